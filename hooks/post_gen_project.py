@@ -1,0 +1,135 @@
+"""Finish the generated project: drop the files of every option that was turned off,
+write .env with a fresh secret and say what to do next.
+
+Cookiecutter renders this file with Jinja before running it, with the generated
+project as the working directory; the only template expression is CONTEXT_JSON
+below, so the module also imports unrendered (the tests call each function on a
+temporary tree). Standard library only, no network, no subprocess: it must run
+anywhere cookiecutter runs, Windows included.
+"""
+
+import json
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
+
+SECRET_KEY_LINE = "SECRET_KEY="
+
+
+# What each option owns, relative to the generated project; PKG stands for the
+# package folder. The template's tests read these lists too: every path must exist
+# when its option is on and be gone when it is off.
+ADMIN_PATHS = ("PKG/admin", "PKG/templates/admin", "tests/test_admin.py", "tests/test_cli.py")
+OTP_PATHS = (
+    "PKG/auth/otp.py",
+    "PKG/templates/auth/verify.html",
+    "PKG/templates/email/verification_code.txt",
+    "PKG/templates/email/verification_code.html",
+    "tests/test_otp.py",
+)
+DOCKER_PATHS = ("Dockerfile", "docker-compose.yml", ".dockerignore", "docker")
+LICENSE_PATHS = ("LICENSE",)
+
+
+def resolve(project_dir, relative_path, package_name):
+    parts = [package_name if part == "PKG" else part for part in relative_path.split("/")]
+    return project_dir.joinpath(*parts)
+
+
+def remove(path):
+    """Remove a file or a whole folder; a path that is not there is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def remove_paths(project_dir, relative_paths, package_name=""):
+    for relative_path in relative_paths:
+        remove(resolve(project_dir, relative_path, package_name))
+
+
+def remove_admin_files(project_dir, package_name):
+    remove_paths(project_dir, ADMIN_PATHS, package_name)
+
+
+def remove_otp_files(project_dir, package_name):
+    remove_paths(project_dir, OTP_PATHS, package_name)
+
+
+def remove_docker_files(project_dir):
+    remove_paths(project_dir, DOCKER_PATHS)
+
+
+def remove_license_file(project_dir):
+    remove_paths(project_dir, LICENSE_PATHS)
+
+
+def write_dotenv(project_dir):
+    """Copy .env.example to .env with a SECRET_KEY of its own (.env is git-ignored)."""
+    lines = (project_dir / ".env.example").read_text(encoding="utf-8").splitlines()
+    if SECRET_KEY_LINE not in lines:
+        raise RuntimeError(f".env.example has no line {SECRET_KEY_LINE!r} to fill in")
+    secret = secrets.token_urlsafe(48)
+    lines = [SECRET_KEY_LINE + secret if line == SECRET_KEY_LINE else line for line in lines]
+    # newline="\n": LF on every platform, like the rest of the project.
+    with open(project_dir / ".env", "w", encoding="utf-8", newline="\n") as env_file:
+        env_file.write("\n".join(lines) + "\n")
+
+
+def print_next_steps(project_dir, context):
+    print(
+        f"""
+Created {context["project_name"]} in {project_dir}
+
+Next steps:
+    cd {project_dir}
+    python -m venv .venv
+    . .venv/bin/activate          (Windows: .venv\\Scripts\\activate)
+    pip install -e ".[dev]"
+    flask db upgrade
+    flask run
+
+Then open http://127.0.0.1:5000/ ; run the tests with: python -m pytest
+.env holds a freshly generated SECRET_KEY; keep it out of version control.
+"""
+    )
+
+
+def flag(context, key):
+    """A yes/no answer. cookiecutter.json declares these as JSON booleans and tojson
+    keeps them booleans; a string such as "False" would be truthy, so refuse it."""
+    value = context[key]
+    if not isinstance(value, bool):
+        raise RuntimeError(f"{key} must be a JSON boolean in cookiecutter.json, not {value!r}")
+    return value
+
+
+def main(context_json=CONTEXT_JSON, project_dir=None):
+    context = json.loads(context_json)
+    project_dir = Path.cwd() if project_dir is None else Path(project_dir)
+    package_name = context["package_name"]
+
+    if not flag(context, "use_admin"):
+        remove_admin_files(project_dir, package_name)
+    if not flag(context, "use_otp"):
+        remove_otp_files(project_dir, package_name)
+    if not flag(context, "use_docker"):
+        remove_docker_files(project_dir)
+    if context["open_source_license"] == "Not open source":
+        remove_license_file(project_dir)
+    write_dotenv(project_dir)
+    print_next_steps(project_dir, context)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (OSError, RuntimeError) as error:
+        # One readable line instead of a traceback; cookiecutter then deletes the
+        # half-finished project.
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,182 @@
+"""Refuse bad answers before cookiecutter renders anything.
+
+Cookiecutter renders this file with Jinja before running it; the only template
+expression is CONTEXT_JSON below, so the module also imports unrendered (the tests
+do that). Standard library only, no network, no subprocess: it must run anywhere
+cookiecutter runs, Windows included.
+
+Each check returns an error message or None; main() prints the first error as one
+line on stderr and exits 1. Cookiecutter then deletes the project directory it has
+just created, so nothing is left on disk.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RULE = "must be lower case letters, digits and _ , starting with a letter"
+
+# Names Windows cannot use for a file or folder, whatever the extension.
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
+    f"{prefix}{digit}" for prefix in ("com", "lpt") for digit in range(1, 10)
+}
+
+# Import names the generated project depends on (directly or through its
+# dependencies) and names of folders/modules at the generated project's root. A
+# package with one of these names would shadow the real one or collide with the file.
+TAKEN_NAMES = {
+    # runtime dependencies and what they pull in
+    "flask",
+    "werkzeug",
+    "jinja2",
+    "click",
+    "itsdangerous",
+    "markupsafe",
+    "blinker",
+    "sqlalchemy",
+    "greenlet",
+    "flask_sqlalchemy",
+    "flask_migrate",
+    "alembic",
+    "mako",
+    "flask_login",
+    "flask_wtf",
+    "wtforms",
+    "flask_mail",
+    "flask_limiter",
+    "limits",
+    "deprecated",
+    "wrapt",
+    "ordered_set",
+    "rich",
+    "typing_extensions",
+    "packaging",
+    "bcrypt",
+    "email_validator",
+    "dns",
+    "idna",
+    "dotenv",
+    "gunicorn",
+    "psycopg",
+    "psycopg_binary",
+    "redis",
+    # development dependencies
+    "pytest",
+    "_pytest",
+    "pluggy",
+    "iniconfig",
+    "ruff",
+    "aiosmtpd",
+    # the generated project's own top-level files and folders
+    "tests",
+    "migrations",
+    "wsgi",
+    "docker",
+    "assets",
+    "instance",
+    "node_modules",
+}
+
+# Text answers are written into Python, TOML and YAML strings; these characters
+# would end or corrupt such a string.
+TEXT_FIELDS = ("project_name", "description", "author_name", "domain_name", "version")
+UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f\x7f]')
+
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+DOMAIN_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+# The public version scheme of PEP 440 (pip refuses anything else in pyproject.toml).
+VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
+
+
+def check_project_name(context):
+    if not context["project_name"].strip():
+        return "project_name must not be empty"
+    return None
+
+
+def check_text_fields(context):
+    for field in TEXT_FIELDS:
+        if UNSAFE_TEXT.search(context[field]):
+            return f'{field} {context[field]!r} must not contain ", \\ or control characters'
+    return None
+
+
+def check_project_slug(context):
+    slug = context["project_slug"]
+    if not NAME_PATTERN.match(slug):
+        return f'project_slug "{slug}" {NAME_RULE}'
+    if slug in WINDOWS_RESERVED:
+        return f'project_slug "{slug}" is a name Windows reserves for a device; choose another'
+    return None
+
+
+def check_package_name(context):
+    name = context["package_name"]
+    # Lower case only: PEP 8 module names, and no surprises on case-insensitive disks.
+    if not NAME_PATTERN.match(name):
+        return f'package_name "{name}" {NAME_RULE}'
+    if keyword.iskeyword(name):
+        return f'package_name "{name}" is a Python keyword; choose another'
+    if name in sys.stdlib_module_names:
+        return f'package_name "{name}" would shadow the standard library module "{name}"'
+    if name in TAKEN_NAMES:
+        return f'package_name "{name}" would shadow a dependency or a project file of the same name'
+    if name in WINDOWS_RESERVED:
+        return f'package_name "{name}" is a name Windows reserves for a device; choose another'
+    return None
+
+
+def check_author_email(context):
+    email = context["author_email"]
+    if not EMAIL_PATTERN.match(email):
+        return f'author_email "{email}" is not an e-mail address like you@example.com'
+    return None
+
+
+def check_domain_name(context):
+    domain = context["domain_name"]
+    if not DOMAIN_PATTERN.match(domain):
+        return f'domain_name "{domain}" must be a host name like example.com (lower case)'
+    return None
+
+
+def check_version(context):
+    version = context["version"]
+    if not VERSION_PATTERN.match(version):
+        return f'version "{version}" must be a version number like 0.1.0'
+    return None
+
+
+# Order matters: the first failure is the one reported.
+CHECKS = (
+    check_project_name,
+    check_text_fields,
+    check_project_slug,
+    check_package_name,
+    check_author_email,
+    check_domain_name,
+    check_version,
+)
+
+
+def first_error(context):
+    for check in CHECKS:
+        error = check(context)
+        if error:
+            return error
+    return None
+
+
+def main(context_json=CONTEXT_JSON):
+    error = first_error(json.loads(context_json))
+    if error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""Unit tests of hooks/pre_gen_project.py and hooks/post_gen_project.py, imported
+unrendered and called directly (no cookiecutter run; see test_bake_errors.py)."""
+
+import json
+import re
+
+import pytest
+from cookiecutter.environment import StrictEnvironment
+
+import harness
+
+PRE = harness.load_hook("pre_gen_project")
+POST = harness.POST_GEN
+
+
+def context(**overrides):
+    """A context as cookiecutter hands it to the hooks, defaults rendered."""
+    values = {
+        key: value
+        for key, value in harness.CONFIG.items()
+        if not key.startswith("_") and not isinstance(value, (list, dict))
+    }
+    values.update(harness.DEFAULTS)
+    values.update(project_slug="flask_auth_app", package_name="flask_auth_app")
+    values.update(overrides)
+    return values
+
+
+def render_hook(name, ctx):
+    """Render a hook the way cookiecutter does before running it."""
+    source = (harness.HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
+    return (
+        StrictEnvironment(context={"cookiecutter": ctx})
+        .from_string(source)
+        .render(cookiecutter=ctx)
+    )
+
+
+# --- the context reaches the hooks intact --------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pre_gen_project", "post_gen_project"])
+def test_rendered_hook_receives_context_with_real_types(name):
+    ctx = context(
+        use_admin=False,
+        use_otp=True,
+        description='Quotes """ and \' and a backslash at the end \\',
+        author_name="Zoë <Ørsted> & Co",
+    )
+    namespace = {"__name__": "rendered_hook"}
+    exec(compile(render_hook(name, ctx), name, "exec"), namespace)
+    received = json.loads(namespace["CONTEXT_JSON"])
+    assert received == ctx
+    assert received["use_admin"] is False and received["use_otp"] is True
+
+
+# --- pre_gen_project: every invariant accepted and refused -----------------------
+
+
+def test_defaults_pass():
+    assert PRE.first_error(context()) is None
+
+
+@pytest.mark.parametrize("slug", ["flask_auth_app", "a", "app2", "my_app_v2", "console", "comx"])
+def test_project_slug_accepted(slug):
+    assert PRE.check_project_slug(context(project_slug=slug)) is None
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        (
+            "My App",
+            'project_slug "My App" must be lower case letters, digits and _ , '
+            "starting with a letter",
+        ),
+        ("my-app", 'project_slug "my-app" must be lower case'),
+        ("1app", 'project_slug "1app" must be lower case'),
+        ("_app", 'project_slug "_app" must be lower case'),
+        ("café", 'project_slug "café" must be lower case'),
+        ("", 'project_slug "" must be lower case'),
+        ("con", 'project_slug "con" is a name Windows reserves'),
+        ("aux", 'project_slug "aux" is a name Windows reserves'),
+        ("lpt1", 'project_slug "lpt1" is a name Windows reserves'),
+        ("com9", 'project_slug "com9" is a name Windows reserves'),
+    ],
+)
+def test_project_slug_refused(slug, message):
+    assert PRE.check_project_slug(context(project_slug=slug)).startswith(message)
+
+
+@pytest.mark.parametrize("name", ["flask_auth_app", "app", "config", "shop2", "my_app"])
+def test_package_name_accepted(name):
+    assert PRE.check_package_name(context(package_name=name)) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("MyApp", 'package_name "MyApp" must be lower case letters, digits and _'),
+        ("my-app", 'package_name "my-app" must be lower case'),
+        ("2fa", 'package_name "2fa" must be lower case'),
+        ("", 'package_name "" must be lower case'),
+        ("class", 'package_name "class" is a Python keyword'),
+        ("import", 'package_name "import" is a Python keyword'),
+        ("async", 'package_name "async" is a Python keyword'),
+        ("json", 'package_name "json" would shadow the standard library module "json"'),
+        ("email", 'package_name "email" would shadow the standard library'),
+        ("secrets", 'package_name "secrets" would shadow the standard library'),
+        ("logging", 'package_name "logging" would shadow the standard library'),
+        ("flask", 'package_name "flask" would shadow a dependency or a project file'),
+        ("sqlalchemy", 'package_name "sqlalchemy" would shadow a dependency'),
+        ("flask_login", 'package_name "flask_login" would shadow a dependency'),
+        ("dotenv", 'package_name "dotenv" would shadow a dependency'),
+        ("psycopg", 'package_name "psycopg" would shadow a dependency'),
+        ("pytest", 'package_name "pytest" would shadow a dependency'),
+        ("tests", 'package_name "tests" would shadow a dependency or a project file'),
+        ("migrations", 'package_name "migrations" would shadow'),
+        ("wsgi", 'package_name "wsgi" would shadow'),
+        ("docker", 'package_name "docker" would shadow'),
+        ("prn", 'package_name "prn" is a name Windows reserves'),
+    ],
+)
+def test_package_name_refused(name, message):
+    assert PRE.check_package_name(context(package_name=name)).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "email", ["you@example.com", "first.last+tag@mail.example.co.uk", "a_b-c@x-y.org"]
+)
+def test_author_email_accepted(email):
+    assert PRE.check_author_email(context(author_email=email)) is None
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "",
+        "you",
+        "you@",
+        "@example.com",
+        "you@example",
+        "you @example.com",
+        "you@exa mple.com",
+        "a@b@example.com",
+        "you@example.com.",
+    ],
+)
+def test_author_email_refused(email):
+    message = f'author_email "{email}" is not an e-mail address like you@example.com'
+    assert PRE.check_author_email(context(author_email=email)) == message
+
+
+@pytest.mark.parametrize("name", ["Flask Auth App", "x", "Bob's Shop", "Café Crème"])
+def test_project_name_accepted(name):
+    ctx = context(project_name=name)
+    assert PRE.check_project_name(ctx) is None
+    assert PRE.check_text_fields(ctx) is None
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_empty_project_name_refused(name):
+    assert PRE.check_project_name(context(project_name=name)) == "project_name must not be empty"
+
+
+@pytest.mark.parametrize("field", PRE.TEXT_FIELDS)
+@pytest.mark.parametrize("bad", ['say "hi"', "back\\slash", "two\nlines", "tab\there"])
+def test_text_that_would_break_a_string_refused(field, bad):
+    error = PRE.check_text_fields(context(**{field: bad}))
+    assert error.startswith(f"{field} {bad!r} must not contain")
+
+
+@pytest.mark.parametrize("domain", ["example.com", "localhost", "my-site.example.org", "a1.io"])
+def test_domain_name_accepted(domain):
+    assert PRE.check_domain_name(context(domain_name=domain)) is None
+
+
+@pytest.mark.parametrize(
+    "domain", ["", "Example.com", "exa mple.com", "https://example.com", "-bad.com", "a..b"]
+)
+def test_domain_name_refused(domain):
+    assert PRE.check_domain_name(context(domain_name=domain)).startswith(f'domain_name "{domain}"')
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "1", "1.0", "2.0.0rc1", "1.0.post1", "0.1.0.dev3"])
+def test_version_accepted(version):
+    assert PRE.check_version(context(version=version)) is None
+
+
+@pytest.mark.parametrize("version", ["", "v1.0", "one", "1.0-beta", "1.0 "])
+def test_version_refused(version):
+    assert PRE.check_version(context(version=version)).startswith(f'version "{version}"')
+
+
+def test_main_prints_one_line_and_exits_1(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        PRE.main(context_json=json.dumps(context(project_slug="My App")))
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        'ERROR: project_slug "My App" must be lower case letters, digits and _ , '
+        "starting with a letter\n"
+    )
+
+
+def test_main_reports_the_first_failure_only(capsys):
+    bad = context(project_slug="Bad Slug", package_name="class", author_email="nope")
+    with pytest.raises(SystemExit):
+        PRE.main(context_json=json.dumps(bad))
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_main_is_silent_when_all_is_well(capsys):
+    PRE.main(context_json=json.dumps(context()))
+    assert capsys.readouterr() == ("", "")
+
+
+# --- post_gen_project: one function per option, on a temporary tree -------------
+
+PACKAGE = "shop"
+ENV_EXAMPLE = "# Settings\nAPP_ENV=development\nSECRET_KEY=\nDATABASE_URL=sqlite:///shop.db\n"
+# Files no option owns: they must survive every removal.
+COMMON_FILES = [
+    "pyproject.toml",
+    "wsgi.py",
+    ".env.example",
+    f"{PACKAGE}/__init__.py",
+    f"{PACKAGE}/auth/routes.py",
+    f"{PACKAGE}/templates/auth/login.html",
+    f"{PACKAGE}/templates/email/password_reset.txt",
+    "tests/test_auth.py",
+]
+
+
+# Entries of the hooks' path lists that are folders; every other entry is a file.
+FOLDERS = {"PKG/admin", "PKG/templates/admin", "docker"}
+
+
+def make_tree(root):
+    """A project with every file of every option, each folder with a file inside."""
+    paths = list(COMMON_FILES)
+    for option_paths in harness.OPTION_PATHS.values():
+        for relative in option_paths:
+            path = POST.resolve(root, relative, PACKAGE).relative_to(root).as_posix()
+            paths.append(f"{path}/inside.txt" if relative in FOLDERS else path)
+    for path in paths:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(ENV_EXAMPLE if path == ".env.example" else "x\n")
+    return root
+
+
+def tree(root):
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+def owned_by(root, relative_paths):
+    """Files of the tree under any of relative_paths."""
+    prefixes = [
+        POST.resolve(root, rel, PACKAGE).relative_to(root).as_posix() for rel in relative_paths
+    ]
+    return {
+        path for path in tree(root) if any(path == p or path.startswith(p + "/") for p in prefixes)
+    }
+
+
+REMOVERS = {
+    ("use_admin", False): lambda root: POST.remove_admin_files(root, PACKAGE),
+    ("use_otp", False): lambda root: POST.remove_otp_files(root, PACKAGE),
+    ("use_docker", False): POST.remove_docker_files,
+    ("open_source_license", "Not open source"): POST.remove_license_file,
+}
+
+
+def test_every_option_with_files_has_a_remover():
+    assert set(REMOVERS) == set(harness.OPTION_PATHS)
+
+
+@pytest.mark.parametrize("option", list(REMOVERS), ids=lambda option: option[0])
+def test_remover_removes_exactly_its_files(tmp_path, option):
+    root = make_tree(tmp_path)
+    before = tree(root)
+    owned = owned_by(root, harness.OPTION_PATHS[option])
+    assert owned, "the test tree should hold this option's files"
+    REMOVERS[option](root)
+    assert tree(root) == before - owned
+    for relative in harness.OPTION_PATHS[option]:
+        assert not POST.resolve(root, relative, PACKAGE).exists()
+
+
+@pytest.mark.parametrize("option", list(REMOVERS), ids=lambda option: option[0])
+def test_remover_accepts_missing_files(tmp_path, option):
+    (tmp_path / "wsgi.py").write_text("x\n")
+    REMOVERS[option](tmp_path)
+    assert tree(tmp_path) == {"wsgi.py"}
+
+
+def secret_of(env_text):
+    (line,) = [line for line in env_text.splitlines() if line.startswith("SECRET_KEY=")]
+    return line.removeprefix("SECRET_KEY=")
+
+
+def test_write_dotenv_fills_in_a_secret_and_keeps_the_rest(tmp_path):
+    (tmp_path / ".env.example").write_text(ENV_EXAMPLE)
+    POST.write_dotenv(tmp_path)
+    data = (tmp_path / ".env").read_bytes()
+    assert b"\r" not in data
+    text = data.decode()
+    secret = secret_of(text)
+    assert len(secret) >= 48 and re.fullmatch(r"[A-Za-z0-9_-]+", secret)
+    assert text == ENV_EXAMPLE.replace("SECRET_KEY=\n", f"SECRET_KEY={secret}\n")
+    assert (tmp_path / ".env.example").read_text() == ENV_EXAMPLE
+
+
+def test_write_dotenv_gives_a_different_secret_each_time(tmp_path):
+    (tmp_path / ".env.example").write_text(ENV_EXAMPLE)
+    POST.write_dotenv(tmp_path)
+    first = secret_of((tmp_path / ".env").read_text())
+    POST.write_dotenv(tmp_path)
+    second = secret_of((tmp_path / ".env").read_text())
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    "example", ["APP_ENV=development\n", "SECRET_KEY=already-set\n", "# SECRET_KEY=\n"]
+)
+def test_write_dotenv_fails_loudly_without_an_empty_secret_key_line(tmp_path, example):
+    (tmp_path / ".env.example").write_text(example)
+    with pytest.raises(RuntimeError, match="SECRET_KEY="):
+        POST.write_dotenv(tmp_path)
+    assert not (tmp_path / ".env").exists()
+
+
+def test_write_dotenv_fails_loudly_without_env_example(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        POST.write_dotenv(tmp_path)
+
+
+def run_post_main(root, **overrides):
+    ctx = context(package_name=PACKAGE, project_slug=PACKAGE, **overrides)
+    POST.main(context_json=json.dumps(ctx), project_dir=root)
+
+
+def test_main_keeps_everything_when_every_option_is_on(tmp_path, capsys):
+    root = make_tree(tmp_path)
+    before = tree(root)
+    run_post_main(root)
+    assert tree(root) == before | {".env"}
+    out = capsys.readouterr().out
+    assert "flask db upgrade" in out and "flask run" in out
+
+
+@pytest.mark.parametrize("option", list(harness.OPTION_PATHS), ids=lambda option: option[0])
+def test_main_removes_the_files_of_an_option_turned_off(tmp_path, option):
+    key, off_value = option
+    root = make_tree(tmp_path)
+    before = tree(root)
+    owned = owned_by(root, harness.OPTION_PATHS[option])
+    run_post_main(root, **{key: off_value})
+    assert tree(root) == (before - owned) | {".env"}
+
+
+def test_main_with_everything_off(tmp_path):
+    root = make_tree(tmp_path)
+    run_post_main(root, **{key: off for key, off in harness.OPTION_PATHS})
+    assert tree(root) == set(COMMON_FILES) | {".env"}
+
+
+@pytest.mark.parametrize("value", ["False", "no", 0, None])
+def test_main_refuses_a_boolean_that_is_not_a_boolean(tmp_path, value):
+    root = make_tree(tmp_path)
+    before = tree(root)
+    with pytest.raises(RuntimeError, match="use_admin must be a JSON boolean"):
+        run_post_main(root, use_admin=value)
+    assert tree(root) == before

@@ -1,0 +1,174 @@
+"""Bake every variant and check what comes out.
+
+The variants are the product of every option in cookiecutter.json (harness.VARIANTS),
+so a new choice or boolean grows this suite by itself. Each variant is baked once per
+xdist worker (conftest.bake) and all its checks reuse that bake.
+"""
+
+import importlib.metadata
+import re
+
+import harness
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+VARIANTS = harness.params(harness.VARIANTS)
+# The licence is held at its default in the product; the other licences get the
+# static checks and the licence check on their own bake.
+STATIC_VARIANTS = harness.params(
+    harness.VARIANTS + [v for v in harness.LICENSE_VARIANTS if v not in harness.VARIANTS]
+)
+
+
+# --- static checks (on the snapshot taken right after baking) --------------------
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_no_template_leftovers(bake, variant):
+    assert harness.template_leftovers(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_no_empty_files_or_folders(bake, variant):
+    assert harness.empty_files_and_dirs(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_line_endings_are_lf(bake, variant):
+    assert harness.crlf_files(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_scripts_are_executable(bake, variant):
+    assert harness.non_executable_scripts(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_paths_are_windows_safe(bake, variant):
+    assert harness.windows_unsafe_paths(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_deselected_options_leave_no_trace(bake, variant):
+    assert harness.option_traces(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_python_compiles(bake, variant):
+    assert harness.compile_errors(bake(variant)) == []
+
+
+@pytest.mark.parametrize("variant", STATIC_VARIANTS)
+def test_dotenv_has_its_own_secret(bake, variant):
+    assert harness.dotenv_problems(bake(variant)) == []
+
+
+LICENSE_TEXTS = {
+    "MIT": ["MIT License", "Permission is hereby granted, free of charge"],
+    "BSD-3-Clause": ["Redistribution and use in source and binary forms", "Neither the name"],
+    "Apache-2.0": ["Apache License", "Version 2.0, January 2004"],
+}
+
+
+@pytest.mark.parametrize("variant", harness.params(harness.LICENSE_VARIANTS))
+def test_license_file(bake, variant):
+    baked = bake(variant)
+    licence = variant["open_source_license"]
+    if licence == "Not open source":
+        assert "LICENSE" not in baked.files
+        return
+    text = baked.text("LICENSE")
+    for phrase in LICENSE_TEXTS[licence]:
+        assert phrase in text
+    for other, phrases in LICENSE_TEXTS.items():
+        if other != licence:
+            assert phrases[0] not in text
+    if licence in ("MIT", "BSD-3-Clause"):
+        assert baked.context["author_name"] in text
+
+
+def test_every_licence_choice_has_a_check():
+    assert set(harness.OPTIONS["open_source_license"]) == {*LICENSE_TEXTS, "Not open source"}
+
+
+# --- dependencies: the test environment matches what the baked project declares ---
+
+
+def requirements_dev_names():
+    names = set()
+    for line in (harness.TEMPLATE_DIR / "requirements-dev.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(canonicalize_name(Requirement(line).name))
+    return names
+
+
+def unmet(requirement, extra=""):
+    """Problems installing `requirement` in this environment would fix, following
+    extras (Flask-Limiter[redis] -> limits[redis] -> redis)."""
+    if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+        return []
+    try:
+        version = importlib.metadata.version(requirement.name)
+    except importlib.metadata.PackageNotFoundError:
+        return [f"{requirement} is not installed"]
+    if not requirement.specifier.contains(version, prereleases=True):
+        return [f"{requirement}: {version} is installed"]
+    problems = []
+    for wanted_extra in requirement.extras:
+        for dependency in importlib.metadata.requires(requirement.name) or []:
+            dependency = Requirement(dependency)
+            if dependency.marker and dependency.marker.evaluate({"extra": wanted_extra}):
+                problems += unmet(dependency, wanted_extra)
+    return problems
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_declared_dependencies_are_installed_and_listed(bake, variant):
+    """The variants run with this interpreter's packages (no pip install per variant),
+    so they must be what the baked project asks for, and requirements-dev.txt must
+    list them so a fresh environment gets them."""
+    listed = requirements_dev_names()
+    problems = []
+    for line in harness.declared_requirements(bake(variant)):
+        requirement = Requirement(line)
+        problems += unmet(requirement)
+        if canonicalize_name(requirement.name) not in listed:
+            problems.append(f"{requirement.name} is missing from requirements-dev.txt")
+    assert problems == []
+
+
+# --- running the baked project ----------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_ruff_is_clean(bake, variant):
+    baked = bake(variant)
+    env = harness.project_env(baked)
+    # --no-cache: leave no .ruff_cache behind in the baked project
+    harness.run(["-m", "ruff", "check", "--no-cache", "."], baked, env)
+    harness.run(["-m", "ruff", "format", "--check", "--no-cache", "."], baked, env)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_migrations_match_the_models(bake, databases, variant):
+    """`flask db upgrade` on an empty database, then `flask db check`: the initial
+    migration creates exactly what the variant's models describe."""
+    baked = bake(variant)
+    env = harness.project_env(
+        baked,
+        APP_ENV="development",
+        DATABASE_URL=databases.fresh_url(variant),
+        SECRET_KEY=harness.new_secret_key(),
+    )
+    harness.run(["-m", "flask", "db", "upgrade"], baked, env)
+    result = harness.run(["-m", "flask", "db", "check"], baked, env)
+    assert re.search(r"No new upgrade operations detected", result.stdout + result.stderr)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_generated_test_suite_passes(bake, databases, variant):
+    baked = bake(variant)
+    env = harness.project_env(baked, TEST_DATABASE_URL=databases.fresh_url(variant))
+    harness.run(["-m", "pytest", "-q", "-p", "no:cacheprovider"], baked, env, timeout=900)

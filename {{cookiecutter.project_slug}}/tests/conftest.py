@@ -1,0 +1,102 @@
+"""Fixtures: one app and schema per test run, every table emptied after each test.
+
+Set TEST_DATABASE_URL to run against PostgreSQL (or any server); the default is an
+in-memory SQLite database.
+"""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.auth.passwords import hash_password
+{%- if cookiecutter.use_otp %}
+from {{ cookiecutter.package_name }}.database import utcnow
+{%- endif %}
+from {{ cookiecutter.package_name }}.extensions import db, limiter, mail
+from {{ cookiecutter.package_name }}.models import User
+
+PASSWORD = "correct horse battery staple"
+CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
+INPUT_VALUE = re.compile(r'value="([^"]+)"')
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    yield
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    limiter.reset()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    with mail.record_messages() as messages:
+        yield messages
+
+
+def csrf_token(client, page: str) -> str:
+    """The CSRF token of the form on `page`, read from the HTML as a browser would."""
+    response = client.get(page)
+    assert response.status_code == 200, f"{page} answered {response.status_code}"
+    field = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert field, f"no csrf_token field on {page}"
+    return INPUT_VALUE.search(field.group(0)).group(1)
+
+
+def submit(client, page: str, data: dict, action: str | None = None, **kwargs):
+    """Fill in the form on `page` and POST it (to `action`, default the page itself)."""
+    data = {"csrf_token": csrf_token(client, page), **data}
+    return client.post(action or page, data=data, **kwargs)
+
+
+def create_user(email: str = "user@example.com", password: str = PASSWORD, **fields) -> User:
+    """A ready-to-use account (verified{% if cookiecutter.use_admin %}, not an admin{% endif %} unless told otherwise)."""
+{%- if cookiecutter.use_otp %}
+    fields.setdefault("email_verified_at", utcnow())
+{%- endif %}
+    user = User(email=email, password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def log_in(client, email: str = "user@example.com", password: str = PASSWORD, **extra):
+    page = "/auth/login"
+    return submit(client, page, {"email": email, "password": password, **extra})
+
+
+def code_from(message) -> str:
+    return CODE.search(message.body).group(1)

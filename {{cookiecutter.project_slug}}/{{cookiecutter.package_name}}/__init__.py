@@ -1,0 +1,67 @@
+"""{{ cookiecutter.project_name }}: the application factory."""
+
+import logging
+import os
+
+from dotenv import find_dotenv, load_dotenv
+from flask import Flask
+
+from . import security
+from .account.routes import bp as account_bp
+{%- if cookiecutter.use_admin %}
+from .admin.commands import create_admin
+from .admin.routes import bp as admin_bp
+{%- endif %}
+from .auth.routes import bp as auth_bp
+from .config import load_config
+from .errors import register_error_pages
+from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .main.routes import bp as main_bp
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    config_name = config_name or os.environ.get("APP_ENV", "development")
+    if config_name == "development":
+        load_dotenv(find_dotenv(usecwd=True))
+
+    app = Flask(__name__)
+    app.config.from_object(load_config(config_name))
+    app.logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+{%- if cookiecutter.use_admin %}
+    register_commands(app)
+{%- endif %}
+    security.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    # Batch mode lets SQLite alter tables (it recreates them behind the scenes).
+    migrate.init_app(app, db, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+{%- if cookiecutter.use_admin %}
+    app.register_blueprint(admin_bp)
+{%- endif %}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    register_error_pages(app)
+{%- if cookiecutter.use_admin %}
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+{%- endif %}

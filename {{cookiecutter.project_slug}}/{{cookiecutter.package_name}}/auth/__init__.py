@@ -1,0 +1,1 @@
+"""Sign-up, login, logout{% if cookiecutter.use_otp %}, e-mail verification{% endif %} and password reset."""

@@ -1,0 +1,51 @@
+"""Rate limits of the auth views (Flask-Limiter), keyed by client address or by account.
+
+Limit values are read from the config on each request, so they can be tuned per
+environment. Storage comes from RATELIMIT_STORAGE_URI: Redis when several workers or
+hosts serve the site, so they all count together.
+"""
+
+from flask import current_app, request
+from flask.wrappers import Response
+
+from ..extensions import limiter
+
+LOGIN_ACCOUNT_SCOPE = "login-per-account"
+
+
+def configured(name: str):
+    return lambda: current_app.config[name]
+
+
+def submitted_email() -> str:
+    """The account a request targets, so guesses spread over many addresses still add up."""
+    return request.form.get("email", "").strip().lower()[:254]
+
+
+def form_rejected(response: Response) -> bool:
+    # A failed login re-renders the form (200); success redirects.
+    return response.status_code == 200
+
+
+def limit_per_address(setting: str):
+    return limiter.limit(configured(setting), methods=["POST"])
+
+
+def limit_per_account(setting: str):
+    return limiter.limit(configured(setting), key_func=submitted_email, methods=["POST"])
+
+
+login_per_account = limiter.shared_limit(
+    configured("RATELIMIT_LOGIN_PER_ACCOUNT"),
+    scope=LOGIN_ACCOUNT_SCOPE,
+    key_func=submitted_email,
+    methods=["POST"],
+    deduct_when=form_rejected,
+)
+
+
+def clear_login_failures() -> None:
+    """A successful login wipes the account's failure count."""
+    for request_limit in limiter.current_limits:
+        if LOGIN_ACCOUNT_SCOPE in request_limit.request_args:
+            limiter.limiter.clear(request_limit.limit, *request_limit.request_args)

@@ -1,0 +1,211 @@
+"""Settings, one class per environment, picked by APP_ENV.
+
+Every secret and every deployment-specific value comes from the environment (see
+.env.example); the classes only hold safe defaults. Values are read when the class is
+instantiated, so tests can set variables before calling create_app().
+"""
+
+import os
+from datetime import timedelta
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when the environment is missing something the app needs."""
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+{%- if cookiecutter.database == "postgresql" %}
+
+
+def normalise_database_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver named.
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+{%- endif %}
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    PROJECT_NAME = "{{ cookiecutter.project_name }}"
+
+    # Forms only, no uploads: anything bigger is refused with 413 before it is parsed.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+
+    # Cookies. The session cookie carries only a server-side session token (auth/sessions.py).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
+
+    # Server-side sessions (ASVS 7.3): ended after this long without a request unless
+    # "remember me" was ticked, and after the absolute lifetime in any case.
+    SESSION_IDLE_TIMEOUT = timedelta(hours=2)
+    SESSION_ABSOLUTE_LIFETIME = timedelta(days=30)
+    REMEMBER_COOKIE_DURATION = SESSION_ABSOLUTE_LIFETIME
+    SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+    # Sensitive pages (admin) ask for the password again when the last one is older.
+    REAUTHENTICATION_WINDOW = timedelta(minutes=15)
+
+    # Password policy (NIST SP 800-63B / ASVS 6.2): length and a deny-list, no
+    # composition rules unless a team's policy demands them.
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_REQUIRE_CHARACTER_CLASSES = False
+    BCRYPT_LOG_ROUNDS = 12
+
+    PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=30)
+{%- if cookiecutter.use_otp %}
+    OTP_LIFETIME = timedelta(minutes=10)
+    OTP_MAX_ATTEMPTS = 5
+    OTP_LOCKOUT = timedelta(minutes=15)
+    OTP_RESEND_COOLDOWN = timedelta(seconds=60)
+{%- endif %}
+
+    # Rate limits (Flask-Limiter notation). Login is limited per client address and,
+    # separately, per target account so a guess spread over many addresses is slowed too.
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN_PER_ADDRESS = "20/minute;100/hour"
+    RATELIMIT_LOGIN_PER_ACCOUNT = "10/15 minutes"
+    RATELIMIT_SIGNUP = "10/hour"
+    RATELIMIT_FORGOT_PER_ADDRESS = "10/hour"
+    RATELIMIT_FORGOT_PER_ACCOUNT = "3/hour"
+    RATELIMIT_CREDENTIAL_CHANGE = "10/hour"
+{%- if cookiecutter.use_otp %}
+    RATELIMIT_VERIFY = "10/minute"
+    RATELIMIT_RESEND = "5/hour"
+{%- endif %}
+
+    SEND_HSTS = False
+
+    MAIL_TIMEOUT = 10
+    MAIL_SEND_ASYNC = True
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+{%- if cookiecutter.database == "postgresql" %}
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL") or "sqlite:///{{ cookiecutter.project_slug }}.db"
+        )
+{%- else %}
+        # A relative SQLite path lives in the instance/ folder.
+        self.SQLALCHEMY_DATABASE_URI = (
+            os.environ.get("DATABASE_URL") or "sqlite:///{{ cookiecutter.project_slug }}.db"
+        )
+{%- endif %}
+        self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.BCRYPT_LOG_ROUNDS = env_int("BCRYPT_LOG_ROUNDS", self.BCRYPT_LOG_ROUNDS)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+        self.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
+
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+        self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = os.environ.get(
+            "MAIL_DEFAULT_SENDER", "{{ cookiecutter.project_name }} <no-reply@{{ cookiecutter.domain_name }}>"
+        )
+
+    def check(self) -> None:
+        """Refuse to start with a configuration that would be unsafe or broken."""
+        key = self.SECRET_KEY
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters; generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # With no SMTP server configured, e-mails are printed to the log in full.
+        self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "console"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    BCRYPT_LOG_ROUNDS = 4
+    MAIL_BACKEND = "smtp"
+    MAIL_SEND_ASYNC = False
+    MAIL_SUPPRESS_SEND = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "testing-secret-key-" + "x" * 32
+{%- if cookiecutter.database == "postgresql" %}
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        )
+{%- else %}
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+{%- endif %}
+        self.BASE_URL = "http://localhost"
+        self.RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    DEBUG = False
+    MAIL_BACKEND = "smtp"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    # The __Host- prefix pins the cookie to this exact host, HTTPS only, path /.
+    SESSION_COOKIE_NAME = "__Host-session"
+    PREFERRED_URL_SCHEME = "https"
+    SEND_HSTS = True
+
+    def check(self) -> None:
+        super().check()
+        missing = [name for name in ("MAIL_SERVER", "BASE_URL") if not os.environ.get(name)]
+{%- if cookiecutter.database == "postgresql" %}
+        if not os.environ.get("DATABASE_URL"):
+            missing.append("DATABASE_URL")
+{%- endif %}
+        if missing:
+            raise ConfigurationError(
+                f"Production needs these environment variables: {', '.join(missing)}"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str) -> Config:
+    try:
+        config_class = CONFIGS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
+        ) from None
+    config = config_class()
+    config.check()
+    return config

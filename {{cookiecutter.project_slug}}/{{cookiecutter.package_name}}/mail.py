@@ -1,0 +1,67 @@
+"""Sending e-mail: plain-text and HTML parts from templates, off the request thread.
+
+Development without MAIL_SERVER prints every message to the log instead, so a new
+project works with no SMTP server. Tests capture messages with mail.record_messages().
+"""
+
+import logging
+import smtplib
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask, current_app, render_template, url_for
+from flask_mail import Connection, Message
+
+logger = logging.getLogger(__name__)
+
+# A small pool: requests never wait on SMTP. Messages still queued when the process
+# stops are lost; a job queue is the upgrade path when that matters.
+_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
+
+
+def send_email(to: str, subject: str, template: str, **context) -> None:
+    app = current_app._get_current_object()
+    context.setdefault("project_name", app.config["PROJECT_NAME"])
+    message = Message(
+        subject=f"{subject} - {app.config['PROJECT_NAME']}",
+        recipients=[to],
+        body=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+    )
+    if app.config["MAIL_BACKEND"] == "console":
+        logger.info("E-mail (not sent: no MAIL_SERVER configured)\n%s", message.as_string())
+    elif app.config["MAIL_SEND_ASYNC"]:
+        _executor.submit(deliver, app, message)
+    else:
+        deliver(app, message)
+
+
+def deliver(app: Flask, message: Message) -> None:
+    with app.app_context():
+        try:
+            mail_state = app.extensions["mail"]
+            with TimeoutConnection(mail_state, app.config["MAIL_TIMEOUT"]) as connection:
+                connection.send(message)
+        except (OSError, smtplib.SMTPException) as error:
+            logger.error("E-mail %r to %s failed: %s", message.subject, message.recipients, error)
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a dead server cannot hang a worker."""
+
+    def __init__(self, mail_state, timeout: float) -> None:
+        super().__init__(mail_state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=self.timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """A link for an e-mail, built from BASE_URL and never from the request's Host header."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
