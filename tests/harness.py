@@ -181,6 +181,12 @@ class Bake:
         return self.files[path].decode("utf-8")
 
 
+def assert_none(problems):
+    """Fail with every problem on its own line (pytest would shorten a list diff)."""
+    if problems:
+        pytest.fail(f"{len(problems)} problem(s):\n" + "\n".join(problems), pytrace=False)
+
+
 def find_lines(text, pattern):
     return [number for number, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
 

@@ -1,12 +1,16 @@
 """Fixtures: one app and schema per test run, every table emptied after each test.
 
-Set TEST_DATABASE_URL to run against PostgreSQL (or any server); the default is an
-in-memory SQLite database.
+Set TEST_DATABASE_URL to run against PostgreSQL (or any server); the default is a
+SQLite file in a temporary folder.
 """
 
+import contextvars
+import os
 import re
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from {{ cookiecutter.package_name }} import create_app
@@ -23,9 +27,28 @@ INPUT_VALUE = re.compile(r'value="([^"]+)"')
 CODE = re.compile(r"\b(\d{6})\b")
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a fresh context, as on a real server.
+
+    Without this a test holding an app context open for database work would share
+    `g` (and so Flask-Login's user and Flask-WTF's token) across its requests.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()  # the test sees what the request wrote
+        return response
+
+
 @pytest.fixture(scope="session")
-def app():
-    app = create_app("testing")
+def app(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as env:
+        if not os.environ.get("TEST_DATABASE_URL"):
+            database = tmp_path_factory.mktemp("db") / "test.db"
+            env.setenv("TEST_DATABASE_URL", f"sqlite:///{database}")
+        app = create_app("testing")
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -63,9 +86,9 @@ def outbox(app):
         yield messages
 
 
-def csrf_token(client, page: str) -> str:
+def csrf_token(client, page: str, **kwargs) -> str:
     """The CSRF token of the form on `page`, read from the HTML as a browser would."""
-    response = client.get(page)
+    response = client.get(page, **kwargs)
     assert response.status_code == 200, f"{page} answered {response.status_code}"
     field = CSRF_INPUT.search(response.get_data(as_text=True))
     assert field, f"no csrf_token field on {page}"
@@ -74,7 +97,7 @@ def csrf_token(client, page: str) -> str:
 
 def submit(client, page: str, data: dict, action: str | None = None, **kwargs):
     """Fill in the form on `page` and POST it (to `action`, default the page itself)."""
-    data = {"csrf_token": csrf_token(client, page), **data}
+    data = {"csrf_token": csrf_token(client, page, headers=kwargs.get("headers")), **data}
     return client.post(action or page, data=data, **kwargs)
 
 
@@ -93,9 +116,13 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def log_in(client, email: str = "user@example.com", password: str = PASSWORD, **extra):
-    page = "/auth/login"
-    return submit(client, page, {"email": email, "password": password, **extra})
+def log_in(
+    client, email: str = "user@example.com", password: str = PASSWORD, remember=False, **kwargs
+):
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return submit(client, "/auth/login", data, **kwargs)
 
 
 def code_from(message) -> str:

@@ -7,9 +7,29 @@ instantiated, so tests can set variables before calling create_app().
 
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
+
+from limits import parse_many
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+# Text copied from a sample file rather than generated: refused even when long enough.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace-me", "replace_me", "your-")
 MIN_SECRET_KEY_LENGTH = 32
+# A generated key uses many different characters; "x" * 40 or "abab..." does not.
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+# The rate limits (Config below); an environment variable of the same name overrides each.
+RATELIMIT_SETTINGS = (
+    "RATELIMIT_LOGIN_PER_ADDRESS",
+    "RATELIMIT_LOGIN_PER_ACCOUNT",
+    "RATELIMIT_SIGNUP",
+    "RATELIMIT_FORGOT_PER_ADDRESS",
+    "RATELIMIT_FORGOT_PER_ACCOUNT",
+    "RATELIMIT_CREDENTIAL_CHANGE",
+{%- if cookiecutter.use_otp %}
+    "RATELIMIT_VERIFY",
+    "RATELIMIT_RESEND",
+{%- endif %}
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -83,6 +103,7 @@ class Config:
 
     # Rate limits (Flask-Limiter notation). Login is limited per client address and,
     # separately, per target account so a guess spread over many addresses is slowed too.
+    # Each value can be overridden by an environment variable of the same name.
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN_PER_ADDRESS = "20/minute;100/hour"
     RATELIMIT_LOGIN_PER_ACCOUNT = "10/15 minutes"
@@ -94,6 +115,16 @@ class Config:
     RATELIMIT_VERIFY = "10/minute"
     RATELIMIT_RESEND = "5/hour"
 {%- endif %}
+    # When the rate-limit storage (Redis) cannot be reached, neither fail open (no limits:
+    # an attacker who can upset Redis gets unlimited password guesses) nor fail closed
+    # (every limited page answers 500: a Redis outage becomes a login outage). Each worker
+    # falls back to counting in its own memory with the same limits, logs a warning
+    # ("Rate limit storage unreachable") and goes back to Redis once it answers again.
+    # While Redis is down a limit of N allows at most N x workers tries, never unlimited.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = False
+    # Lets several sites share one Redis without counting each other's requests.
+    RATELIMIT_KEY_PREFIX = "{{ cookiecutter.project_slug }}"
 
     SEND_HSTS = False
 
@@ -115,6 +146,17 @@ class Config:
         self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.BCRYPT_LOG_ROUNDS = env_int("BCRYPT_LOG_ROUNDS", self.BCRYPT_LOG_ROUNDS)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = os.environ.get(
+            "RATELIMIT_KEY_PREFIX", self.RATELIMIT_KEY_PREFIX
+        )
+        # A dead Redis must not hang a worker: give up on it after a second.
+        self.RATELIMIT_STORAGE_OPTIONS = (
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://"))
+            else {}
+        )
+        for name in RATELIMIT_SETTINGS:
+            setattr(self, name, os.environ.get(name) or getattr(self, name))
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
         self.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
 
@@ -131,12 +173,25 @@ class Config:
     def check(self) -> None:
         """Refuse to start with a configuration that would be unsafe or broken."""
         key = self.SECRET_KEY
-        if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+        if (
+            key.lower() in PLACEHOLDER_SECRETS
+            or len(key) < MIN_SECRET_KEY_LENGTH
+            or len(set(key)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS
+            or any(marker in key.lower() for marker in PLACEHOLDER_MARKERS)
+        ):
             raise ConfigurationError(
                 f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
-                "characters; generate one with: "
+                "characters, not a placeholder; generate one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        for name in RATELIMIT_SETTINGS:
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} is not a rate limit such as '10/hour' or '5/minute;50/day': "
+                    f"{getattr(self, name)!r}"
+                ) from None
 
 
 class DevelopmentConfig(Config):
@@ -153,7 +208,6 @@ class TestingConfig(Config):
     BCRYPT_LOG_ROUNDS = 4
     MAIL_BACKEND = "smtp"
     MAIL_SEND_ASYNC = False
-    MAIL_SUPPRESS_SEND = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -166,7 +220,10 @@ class TestingConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
 {%- endif %}
         self.BASE_URL = "http://localhost"
+        # Captured in memory (mail.record_messages) unless a test points MAIL_SERVER somewhere.
+        self.MAIL_SUPPRESS_SEND = not self.MAIL_SERVER
         self.RATELIMIT_STORAGE_URI = "memory://"
+        self.RATELIMIT_STORAGE_OPTIONS = {}
 
 
 class ProductionConfig(Config):
@@ -176,8 +233,16 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     # The __Host- prefix pins the cookie to this exact host, HTTPS only, path /.
     SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_NAME = "__Host-remember_token"
     PREFERRED_URL_SCHEME = "https"
     SEND_HSTS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Answer only to the site's own names (a forged Host header gets 400): the names in
+        # TRUSTED_HOSTS, else the host of BASE_URL.
+        if self.TRUSTED_HOSTS is None and os.environ.get("BASE_URL"):
+            self.TRUSTED_HOSTS = [urlsplit(self.BASE_URL).hostname]
 
     def check(self) -> None:
         super().check()

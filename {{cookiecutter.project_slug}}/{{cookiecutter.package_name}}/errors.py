@@ -4,9 +4,13 @@ Never a stack trace: unhandled exceptions become the 500 page (the traceback goe
 to the log only).
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from .auth.throttling import log_rate_limit_breach
 
 ERROR_PAGES = {
     400: ("Bad request", "The request could not be understood. Check what you sent and try again."),
@@ -33,9 +37,15 @@ def render_error(error: HTTPException):
     title, description = ERROR_PAGES[code]
     if isinstance(error, CSRFError):
         description = CSRF_DESCRIPTION
+    if isinstance(error, RateLimitExceeded):
+        log_rate_limit_breach(error)
 
     if wants_json():
         response = jsonify(error=title, message=description)
+    elif request_ctx.url_adapter is None:
+        # The request never got as far as routing (a Host not in TRUSTED_HOSTS): the page
+        # layout cannot build its links, so answer in plain text.
+        response = Response(f"{code} {title}\n\n{description}\n", mimetype="text/plain")
     else:
         response = render_template(
             "errors/error.html", code=code, title=title, description=description

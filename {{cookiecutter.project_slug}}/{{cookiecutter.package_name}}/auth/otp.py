@@ -33,14 +33,15 @@ class CodeCheck(enum.Enum):
 def send_verification_code(user: User) -> None:
     """Issue a new code (voiding older ones) and e-mail it."""
     code = f"{secrets.randbelow(1_000_000):06d}"
-    lifetime = current_app.config["OTP_LIFETIME"]
+    now = utcnow()
     db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
     db.session.add(
         OneTimeCode(
             user_id=user.id,
             purpose=VERIFY_EMAIL,
             code_hash=_hash_code(user, VERIFY_EMAIL, code),
-            expires_at=utcnow() + lifetime,
+            created_at=now,
+            expires_at=now + current_app.config["OTP_LIFETIME"],
         )
     )
     db.session.commit()
@@ -49,7 +50,7 @@ def send_verification_code(user: User) -> None:
         "Your verification code",
         "verification_code",
         code=code,
-        minutes=int(lifetime.total_seconds() // 60),
+        minutes=int(current_app.config["OTP_LIFETIME"].total_seconds() // 60),
     )
 
 

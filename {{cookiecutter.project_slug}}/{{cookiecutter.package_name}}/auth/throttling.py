@@ -2,13 +2,18 @@
 
 Limit values are read from the config on each request, so they can be tuned per
 environment. Storage comes from RATELIMIT_STORAGE_URI: Redis when several workers or
-hosts serve the site, so they all count together.
+hosts serve the site, so they all count together (config.py says what happens when
+Redis is down).
 """
 
 from flask import current_app, request
 from flask.wrappers import Response
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user
 
+from ..events import log_security_event
 from ..extensions import limiter
+from ..forms import MAX_EMAIL_LENGTH, normalise_email
 
 LOGIN_ACCOUNT_SCOPE = "login-per-account"
 
@@ -18,8 +23,15 @@ def configured(name: str):
 
 
 def submitted_email() -> str:
-    """The account a request targets, so guesses spread over many addresses still add up."""
-    return request.form.get("email", "").strip().lower()[:254]
+    """The account a request targets, so guesses spread over many addresses still add up.
+
+    Normalised as the login form does it, so spellings of one address share one count.
+    """
+    email = request.form.get("email", "").strip()[:MAX_EMAIL_LENGTH]
+    try:
+        return normalise_email(email)
+    except ValueError:
+        return email.lower()
 
 
 def form_rejected(response: Response) -> bool:
@@ -49,3 +61,15 @@ def clear_login_failures() -> None:
     for request_limit in limiter.current_limits:
         if LOGIN_ACCOUNT_SCOPE in request_limit.request_args:
             limiter.limiter.clear(request_limit.limit, *request_limit.request_args)
+
+
+def log_rate_limit_breach(error: RateLimitExceeded) -> None:
+    """Called by the 429 error page: which limit stopped whom (the key: address or account)."""
+    runtime_limit = error.limit
+    log_security_event(
+        "rate_limit.exceeded",
+        current_user,
+        endpoint=request.endpoint,
+        limit=str(runtime_limit.limit),
+        key=runtime_limit.key_func(),
+    )

@@ -1,0 +1,130 @@
+import re
+
+import pytest
+
+from {{ cookiecutter.package_name }}.auth.routes import safe_next_url
+
+from conftest import PASSWORD, create_user, log_in, submit
+
+
+def without_values(html: bytes) -> bytes:
+    return re.sub(rb'value="[^"]*"', b"", html)
+
+
+def test_login_lands_on_the_dashboard(client, app_context):
+    create_user()
+    response = log_in(client)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_email_is_matched_case_insensitively(client, app_context):
+    create_user("mixed@example.com")
+    assert log_in(client, "MIXED@Example.com").status_code == 302
+
+
+def test_unknown_address_and_wrong_password_get_the_same_answer(app, app_context):
+    create_user("known@example.com")
+    wrong_password = log_in(app.test_client(), "known@example.com", "not the password at all")
+    unknown_user = log_in(app.test_client(), "nobody@example.com", PASSWORD)
+    assert wrong_password.status_code == unknown_user.status_code == 200
+    # Identical pages once the echoed e-mail and the per-session CSRF token are set aside.
+    assert without_values(wrong_password.data) == without_values(unknown_user.data)
+    assert b"e-mail address or password is not correct" in unknown_user.data
+
+
+def test_deactivated_account_cannot_sign_in(client, app_context):
+    create_user(is_active=False)
+    response = log_in(client)
+    assert response.status_code == 200
+    assert b"deactivated" in response.data
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_next_is_followed_when_it_is_a_local_path(client, app_context):
+    create_user()
+    response = submit(
+        client,
+        "/auth/login?next=/account/sessions",
+        {"email": "user@example.com", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/account/sessions"
+
+
+# As an attacker would write them in a link, URL-encoded.
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/%2F/evil.example/",
+        "/%5Cevil.example/",
+        "%5C/evil.example/",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "evil.example",
+    ],
+)
+def test_next_never_leaves_the_site(client, app_context, target):
+    create_user()
+    response = submit(
+        client,
+        "/auth/login",
+        {"email": "user@example.com", "password": PASSWORD},
+        action=f"/auth/login?next={target}",
+    )
+    assert response.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/account/password", "/account/password"),
+        ("/dashboard?tab=1", "/dashboard?tab=1"),
+        ("//evil.example", None),
+        (r"/\evil.example", None),
+        (r"\/evil.example", None),
+        ("/\t/evil.example", None),
+        ("https://evil.example", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_next_url(target, expected):
+    assert safe_next_url(target) == expected
+
+
+def test_session_is_renewed_at_login(client, app_context):
+    create_user()
+    client.get("/auth/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    log_in(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_logout_needs_post(client, app_context):
+    create_user()
+    log_in(client)
+    assert client.get("/auth/logout").status_code == 405
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_logout_ends_the_session(client, app_context):
+    create_user()
+    log_in(client)
+    response = submit(client, "/dashboard", {}, action="/auth/logout")
+    assert response.status_code == 302
+    assert client.get("/dashboard").status_code == 302
+{%- if cookiecutter.use_admin %}
+
+
+def test_admins_land_on_the_admin_dashboard(client, app_context):
+    create_user("boss@example.com", is_admin=True)
+    response = log_in(client, "boss@example.com")
+    assert response.headers["Location"] == "/admin/"
+{%- endif %}

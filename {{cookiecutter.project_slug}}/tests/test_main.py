@@ -1,0 +1,27 @@
+from conftest import create_user, log_in
+
+
+def test_home_page_is_public(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Flask Auth App" in response.data
+
+
+def test_dashboard_needs_login(client):
+    response = client.get("/dashboard")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_dashboard_shows_the_user(client, app_context):
+    create_user("dana@example.com")
+    log_in(client, "dana@example.com")
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    assert b"dana@example.com" in response.data
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}

@@ -1,0 +1,1 @@
+"""The admin panel: user management, the audit log and the create-admin command."""
