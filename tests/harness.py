@@ -104,7 +104,6 @@ VARIANTS = [
     full_context(**dict(zip(PRODUCT_OPTIONS, values, strict=True)))
     for values in itertools.product(*PRODUCT_OPTIONS.values())
 ]
-DEFAULT_VARIANT = full_context()
 LICENSE_VARIANTS = [
     full_context(open_source_license=name) for name in OPTIONS["open_source_license"]
 ]

@@ -11,9 +11,9 @@ from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.mail import send_email
 
-{%- if cookiecutter.use_otp %}
+{% if cookiecutter.use_otp -%}
 from conftest import PASSWORD, create_user, submit
-{%- else %}
+{%- else -%}
 from conftest import create_user, submit
 {%- endif %}
 

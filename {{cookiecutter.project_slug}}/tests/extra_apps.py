@@ -1,0 +1,85 @@
+"""Applications with another configuration than the shared testing app (see conftest.py).
+
+Used by the security tests to check production settings and to register throwaway
+routes. Every variable the project reads is cleared first, so the shell a test runs in
+cannot change the outcome.
+"""
+
+import secrets
+
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.extensions import db, limiter
+
+PRODUCTION_HOST = "app.example.com"
+PRODUCTION_URL = f"https://{PRODUCTION_HOST}"
+PROJECT_ENV_VARS = (
+    "APP_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "RATELIMIT_STORAGE_URI",
+    "RATELIMIT_KEY_PREFIX",
+    "BCRYPT_LOG_ROUNDS",
+    "TRUSTED_PROXIES",
+    "TRUSTED_HOSTS",
+    "BASE_URL",
+    "FLASK_DEBUG",
+)
+
+
+def production_env() -> dict[str, str]:
+    """The least a production deployment must set (DATABASE_URL: SQLite in memory)."""
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "MAIL_SERVER": "smtp.invalid",
+        "BASE_URL": PRODUCTION_URL,
+        "DATABASE_URL": "sqlite://",
+    }
+
+
+def set_env(monkeypatch, env: dict[str, str | None]) -> None:
+    """Exactly these project variables (None: unset), every other one cleared."""
+    for name in PROJECT_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+class AppFactory:
+    """Builds extra apps; close() puts the shared extensions back on the testing app.
+
+    The Flask-Limiter object is global and keeps the storage of the app it was bound
+    to last, so after a test has built its own apps it must be bound to `app` again.
+    """
+
+    def __init__(self, app, monkeypatch) -> None:
+        self.testing_app = app
+        self.monkeypatch = monkeypatch
+        self.apps = []
+
+    def __call__(self, config_name: str = "production", schema: bool = False, **env):
+        values = production_env() if config_name == "production" else {}
+        values.update(env)
+        set_env(self.monkeypatch, values)
+        new_app = create_app(config_name)
+        self.apps.append(new_app)
+        if schema:
+            with new_app.app_context():
+                db.create_all()
+        return new_app
+
+    def close(self) -> None:
+        for extra in self.apps:
+            with extra.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        limiter.init_app(self.testing_app)

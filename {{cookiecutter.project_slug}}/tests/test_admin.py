@@ -1,0 +1,658 @@
+"""The admin panel: access, figures, search, every action, the guard rails and the audit log."""
+
+import re
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from {{ cookiecutter.package_name }}.admin import routes
+from {{ cookiecutter.package_name }}.auth.passwords import hash_password
+from {{ cookiecutter.package_name }}.auth.tokens import hash_token, new_token
+from {{ cookiecutter.package_name }}.database import utcnow
+from {{ cookiecutter.package_name }}.extensions import db
+from {{ cookiecutter.package_name }}.models import (
+    AuditEvent,
+{%- if cookiecutter.use_otp %}
+    OneTimeCode,
+{%- endif %}
+    PasswordResetToken,
+    User,
+    UserSession,
+)
+
+from conftest import PASSWORD, create_user, csrf_token, find_user, log_in, submit
+
+ADMIN = "admin@example.com"
+ACTIONS = ("activate", "deactivate", "promote", "demote", "delete", "send-reset")
+PAGES = ("/admin/", "/admin/users", "/admin/audit")
+STAT = re.compile(r'data-stat="(\w+)">([\d,]+)<')
+ROW = re.compile(r'<tr data-user="(\d+)">')
+EVENT_ROW = re.compile(r'<tr data-event="(\w+)">')
+
+
+@pytest.fixture
+def admin(client, app_context):
+    """An admin, signed in with `client`."""
+    user = create_user(ADMIN, is_admin=True)
+    assert log_in(client, ADMIN).status_code == 302
+    return user
+
+
+def act(client, user_id: int, action: str, query: str = ""):
+    """Press an action's button on the users page, as the admin would."""
+    return submit(client, "/admin/users", {}, action=f"/admin/users/{user_id}/{action}{query}")
+
+
+def flashed(client) -> str:
+    return client.get("/admin/users").get_data(as_text=True)
+
+
+def entries() -> list[tuple]:
+    rows = db.session.execute(
+        select(
+            AuditEvent.action,
+            AuditEvent.actor_email,
+            AuditEvent.subject_id,
+            AuditEvent.subject_email,
+        ).order_by(AuditEvent.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def sessions_of(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)
+    )
+
+
+def add_users(count: int, start: int = 0, **fields) -> list[User]:
+    """Many accounts at once (one shared hash), signed up a minute apart, oldest first."""
+    password_hash = hash_password(PASSWORD)
+    now = utcnow()
+    users = [
+        User(
+            email=f"member{number:03}@example.com",
+            password_hash=password_hash,
+            created_at=now - timedelta(days=30, minutes=count - number),
+            **fields,
+        )
+        for number in range(start, start + count)
+    ]
+    db.session.add_all(users)
+    db.session.commit()
+    return users
+
+
+def expire_password_proof(app, user: User) -> None:
+    window = app.config["REAUTHENTICATION_WINDOW"]
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id)
+        .values(authenticated_at=utcnow() - window - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+# --- access ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_visitor_is_sent_to_the_login_page(client, app_context, page):
+    response = client.get(page)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/auth/login?next={quote(page, safe='')}"
+
+
+def test_anonymous_action_changes_nothing(client, app_context):
+    user = create_user()
+    response = client.post(
+        f"/admin/users/{user.id}/delete", data={"csrf_token": csrf_token(client, "/auth/login")}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+    assert find_user("user@example.com") is not None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_member_gets_403(client, app_context, page):
+    create_user()
+    log_in(client)
+    assert client.get(page).status_code == 403
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_member_cannot_act(client, app_context, action):
+    member = create_user()
+    other = create_user("other@example.com", is_active=False)
+    log_in(client)
+    response = client.post(
+        f"/admin/users/{other.id}/{action}", data={"csrf_token": csrf_token(client, "/dashboard")}
+    )
+    assert response.status_code == 403
+    assert entries() == []
+    assert find_user("other@example.com") is not None
+    assert not find_user("other@example.com").is_active
+    assert not member.is_admin
+
+
+def test_admin_lands_on_the_admin_panel(client, app_context):
+    create_user(ADMIN, is_admin=True)
+    response = log_in(client, ADMIN)
+    assert response.headers["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_deactivated_admin_is_locked_out(app, client, admin):
+    db.session.execute(update(User).where(User.id == admin.id).values(is_active=False))
+    db.session.commit()
+    assert client.get("/admin/").headers["Location"].startswith("/auth/login")
+
+
+def test_stale_login_must_enter_the_password_again(app, client, admin):
+    expire_password_proof(app, admin)
+    response = client.get("/admin/users?q=member")
+    assert response.status_code == 302
+    expected_next = quote("/admin/users?q=member", safe="")
+    assert response.headers["Location"] == f"/auth/reauthenticate?next={expected_next}"
+
+    response = submit(client, response.headers["Location"], {"password": PASSWORD})
+    assert response.headers["Location"] == "/admin/users?q=member"
+    assert client.get("/admin/users?q=member").status_code == 200
+
+
+def test_stale_login_cannot_act(app, client, admin):
+    user = create_user()
+    expire_password_proof(app, admin)
+    response = client.post(
+        f"/admin/users/{user.id}/deactivate", data={"csrf_token": csrf_token(client, "/dashboard")}
+    )
+    # A POST cannot be replayed after the password prompt: it comes back to the list.
+    back = quote("/admin/users", safe="")
+    assert response.headers["Location"] == f"/auth/reauthenticate?next={back}"
+    assert find_user("user@example.com").is_active
+    assert entries() == []
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_actions_need_a_csrf_token(client, admin, action):
+    user = create_user(is_active=False)
+    response = client.post(f"/admin/users/{user.id}/{action}")
+    assert response.status_code == 400
+    assert find_user("user@example.com") is not None
+    assert entries() == []
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_actions_are_post_only(client, admin, action):
+    user = create_user()
+    assert client.get(f"/admin/users/{user.id}/{action}").status_code == 405
+
+
+# --- dashboard -----------------------------------------------------------------
+
+
+def test_dashboard_counts(client, admin):
+    now = utcnow()
+    create_user("new@example.com")
+    create_user("old@example.com", created_at=now - timedelta(days=8))
+    create_user("inactive@example.com", is_active=False, created_at=now - timedelta(days=30))
+    create_user("second-admin@example.com", is_admin=True, created_at=now - timedelta(days=6))
+{%- if cookiecutter.use_otp %}
+    create_user("unverified@example.com", email_verified_at=None)
+{%- endif %}
+
+    page = client.get("/admin/").get_data(as_text=True)
+    stats = {name: int(value.replace(",", "")) for name, value in STAT.findall(page)}
+    assert stats == {
+{%- if cookiecutter.use_otp %}
+        "total": 6,
+        "active": 5,
+        "verified": 5,
+        "new_this_week": 4,
+{%- else %}
+        "total": 5,
+        "active": 4,
+        "new_this_week": 3,
+{%- endif %}
+        "admins": 2,
+    }
+
+
+def test_dashboard_shows_newest_accounts_and_latest_actions(client, admin):
+    member = create_user()
+    act(client, member.id, "promote")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "user@example.com" in page
+    assert "Made admin" in page
+
+
+# --- users list ----------------------------------------------------------------
+
+
+def test_search_is_a_case_insensitive_substring_match(client, admin):
+    create_user("alice@example.com")
+    create_user("bob@example.org")
+    page = client.get("/admin/users?q=LiCe@EXAMPLE").get_data(as_text=True)
+    assert "alice@example.com" in page
+    assert "bob@example.org" not in page
+    assert ADMIN not in page.split("<tbody", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("a_b", "a_b@example.com"), ("100%", "100%off@example.com"), ("a\\b", "a\\b@example.com")],
+)
+def test_search_treats_like_wildcards_as_plain_characters(client, admin, query, expected):
+    for email in ("a_b@example.com", "axb@example.com", "100%off@example.com", "1000@example.com"):
+        create_user(email)
+    create_user("a\\b@example.com")
+    rows = ROW.findall(client.get("/admin/users", query_string={"q": query}).get_data(as_text=True))
+    assert rows == [str(find_user(expected).id)]
+
+
+def test_users_are_listed_newest_first_25_a_page(client, admin):
+    members = add_users(30)  # plus the admin, who signed up last: 31
+    first = client.get("/admin/users").get_data(as_text=True)
+    ids = [int(user_id) for user_id in ROW.findall(first)]
+    assert len(ids) == 25
+    assert ids[0] == admin.id
+    assert ids[1:] == [user.id for user in reversed(members)][:24]
+
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    assert [int(user_id) for user_id in ROW.findall(second)] == [u.id for u in members[5::-1]]
+    assert client.get("/admin/users?page=99").status_code == 200
+
+
+def test_page_links_keep_the_search(client, admin):
+    add_users(30)
+    page = client.get("/admin/users?q=member").get_data(as_text=True)
+    assert 'href="/admin/users?page=2&amp;q=member"' in page
+    assert len(ROW.findall(page)) == 25
+    second = client.get("/admin/users?page=2&q=member").get_data(as_text=True)
+    assert len(ROW.findall(second)) == 5
+
+
+def test_users_page_shows_badges_and_dates(client, admin):
+    create_user("off@example.com", is_active=False)
+{%- if cookiecutter.use_otp %}
+    create_user("unverified@example.com", email_verified_at=None)
+{%- endif %}
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Deactivated" in page
+    assert "Admin</span>" in page
+{%- if cookiecutter.use_otp %}
+    assert ">Unverified</span>" in page
+    assert ">Verified</span>" in page
+{%- endif %}
+    assert "Never" in page  # last login of the accounts that never signed in
+    assert admin.created_at.strftime("%Y-%m-%d") in page
+
+
+def count_queries(client, page: str) -> int:
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(page).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_run_a_fixed_number_of_queries(client, admin, page):
+    """No query per row (N+1): 25 rows cost what 2 rows cost."""
+    member = create_user()
+    act(client, member.id, "promote")
+    few = count_queries(client, page)
+    users = add_users(40)
+    for user in users[:30]:
+        db.session.add(
+            AuditEvent(
+                action="promote",
+                actor_id=admin.id,
+                actor_email=ADMIN,
+                subject_id=user.id,
+                subject_email=user.email,
+            )
+        )
+    db.session.commit()
+    assert count_queries(client, page) == few
+
+
+def test_admin_never_sees_a_password(client, admin):
+    user = create_user()
+    for page in (*PAGES, "/admin/users?q=user"):
+        html = client.get(page).get_data(as_text=True)
+        assert user.password_hash not in html
+        assert admin.password_hash not in html
+        assert 'type="password"' not in html
+
+
+def test_no_admin_route_sets_a_password(app):
+    admin_rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")]
+    assert admin_rules
+    assert not [rule for rule in admin_rules if "password" in rule]
+
+
+# --- actions ---------------------------------------------------------------------
+
+
+def test_deactivate_signs_the_user_out_everywhere(app, client, admin):
+    user = create_user()
+    phone, laptop = app.test_client(), app.test_client()
+    log_in(phone)
+    log_in(laptop)
+    assert sessions_of(user) == 2
+
+    response = act(client, user.id, "deactivate")
+    assert response.status_code == 302
+    assert "is deactivated and signed out everywhere" in flashed(client)
+    assert not find_user("user@example.com").is_active
+    assert sessions_of(user) == 0
+    assert phone.get("/dashboard").status_code == 302
+    assert laptop.get("/dashboard").status_code == 302
+    assert entries() == [("deactivate", ADMIN, user.id, "user@example.com")]
+
+
+def test_activate(client, admin):
+    user = create_user(is_active=False)
+    act(client, user.id, "activate")
+    assert find_user("user@example.com").is_active
+    assert "is active again" in flashed(client)
+    assert entries() == [("activate", ADMIN, user.id, "user@example.com")]
+    assert log_in(client.application.test_client()).headers["Location"] == "/dashboard"
+
+
+def test_promote_gives_access_to_the_panel(app, client, admin):
+    user = create_user()
+    act(client, user.id, "promote")
+    assert find_user("user@example.com").is_admin
+    assert "is now an admin" in flashed(client)
+    assert entries() == [("promote", ADMIN, user.id, "user@example.com")]
+    browser = app.test_client()
+    log_in(browser)
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_demote_takes_access_away_at_once(app, client, admin):
+    user = create_user(is_admin=True)
+    browser = app.test_client()
+    log_in(browser)
+    assert browser.get("/admin/").status_code == 200
+
+    act(client, user.id, "demote")
+    assert not find_user("user@example.com").is_admin
+    assert "is no longer an admin" in flashed(client)
+    assert entries() == [("demote", ADMIN, user.id, "user@example.com")]
+    assert browser.get("/admin/").status_code == 403
+
+
+def test_send_reset_mails_a_working_link(app, client, admin, outbox):
+    user = create_user()
+    old_hash = user.password_hash
+    act(client, user.id, "send-reset")
+    assert "A password-reset link is on its way to user@example.com" in flashed(client)
+    assert [message.recipients for message in outbox] == [["user@example.com"]]
+    link = re.search(r"https?://\S+(/auth/reset-password/[\w-]+)", outbox[0].body).group(1)
+    assert entries() == [("send_reset", ADMIN, user.id, "user@example.com")]
+    # The admin never learns the link: only the owner's mailbox has it.
+    assert link not in flashed(client)
+    assert find_user("user@example.com").password_hash == old_hash
+
+    owner = app.test_client()
+    new_password = "a completely new passphrase"
+    response = submit(owner, link, {"password": new_password, "confirm_password": new_password})
+    assert response.headers["Location"] == "/auth/login"
+    assert log_in(owner, password=new_password).status_code == 302
+
+
+def test_send_reset_refuses_a_deactivated_account(client, admin, outbox):
+    user = create_user(is_active=False)
+    act(client, user.id, "send-reset")
+    assert "is deactivated. Activate the account first." in flashed(client)
+    assert outbox == []
+    assert entries() == []
+
+
+def test_delete_removes_the_account_and_everything_it_owns(app, client, admin):
+    user = create_user(is_admin=True)
+    other = create_user("other@example.com")
+    browser = app.test_client()
+    log_in(browser)
+    log_in(app.test_client())
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=hash_token(new_token()),
+            expires_at=utcnow() + timedelta(minutes=30),
+        )
+    )
+{%- if cookiecutter.use_otp %}
+    db.session.add(
+        OneTimeCode(
+            user_id=user.id,
+            purpose="verify",
+            code_hash=hash_token("123456"),
+            expires_at=utcnow() + timedelta(minutes=10),
+        )
+    )
+{%- endif %}
+    db.session.commit()
+    # Audit entries with the user as actor and as subject.
+    submit(browser, "/admin/users", {}, action=f"/admin/users/{other.id}/deactivate")
+    act(client, user.id, "demote")
+    user_id = user.id
+
+    response = act(client, user_id, "delete")
+    assert response.status_code == 302
+    assert "user@example.com has been deleted" in flashed(client)
+    assert find_user("user@example.com") is None
+    for model in (
+        UserSession,
+        PasswordResetToken,
+{%- if cookiecutter.use_otp %}
+        OneTimeCode,
+{%- endif %}
+    ):
+        owned = select(func.count()).select_from(model).where(model.user_id == user_id)
+        assert db.session.scalar(owned) == 0, model.__name__
+    assert browser.get("/dashboard").status_code == 302
+    # The log outlives the account: e-mails kept as text, the ids cleared.
+    assert entries() == [
+        ("deactivate", "user@example.com", other.id, "other@example.com"),
+        ("demote", ADMIN, None, "user@example.com"),
+        ("delete", ADMIN, None, "user@example.com"),
+    ]
+    actor_ids = db.session.scalars(select(AuditEvent.actor_id).order_by(AuditEvent.id)).all()
+    assert actor_ids == [None, admin.id, admin.id]
+    assert find_user("other@example.com") is not None
+
+
+def test_deleted_account_is_marked_in_the_audit_log(client, admin):
+    user = create_user()
+    act(client, user.id, "delete")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "user@example.com" in page
+    assert "(deleted)" in page
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_action_on_a_missing_account(client, admin, action):
+    response = act(client, 999_999, action)
+    assert response.headers["Location"] == "/admin/users"
+    assert "That account no longer exists." in flashed(client)
+    assert entries() == []
+
+
+def test_action_returns_to_the_page_and_search_it_came_from(client, admin):
+    add_users(30)
+    user = find_user("member003@example.com")
+    response = act(client, user.id, "promote", "?q=member&page=2")
+    assert response.headers["Location"] == "/admin/users?q=member&page=2"
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [
+        ("activate", {"is_active": True}),
+        ("deactivate", {"is_active": False}),
+        ("promote", {"is_admin": True}),
+        ("demote", {"is_admin": False}),
+    ],
+)
+def test_action_that_changes_nothing_is_not_logged(client, admin, action, fields):
+    user = create_user(**fields)
+    act(client, user.id, action)
+    assert "already" in flashed(client) or "is not an admin" in flashed(client)
+    assert entries() == []
+    assert find_user("user@example.com") is not None
+
+
+# --- guard rails -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("deactivate", "You cannot deactivate your own account."),
+        ("demote", "You cannot remove your own admin rights."),
+        ("delete", "You cannot delete your own account here."),
+    ],
+)
+def test_admin_cannot_remove_themselves(client, admin, action, message):
+    create_user("other-admin@example.com", is_admin=True)  # so it is not the last-admin rule
+    act(client, admin.id, action)
+    assert message in flashed(client)
+    me = find_user(ADMIN)
+    assert me.is_active
+    assert me.is_admin
+    assert sessions_of(me) == 1
+    assert entries() == []
+
+
+def test_own_row_offers_no_way_to_remove_yourself(client, admin):
+    html = client.get("/admin/users").get_data(as_text=True)
+    for action in ("deactivate", "demote", "delete"):
+        assert f"/admin/users/{admin.id}/{action}" not in html
+
+
+def demoted_meanwhile(monkeypatch, admin: User) -> None:
+    """Demote the acting admin just after their request passed its access check, as a
+    second admin's request would when both remove each other at the same moment."""
+    find_target = routes.find_target
+
+    def find_target_while_another_admin_demotes_me(user_id):
+        db.session.execute(update(User).where(User.id == admin.id).values(is_admin=False))
+        db.session.commit()
+        return find_target(user_id)
+
+    monkeypatch.setattr(routes, "find_target", find_target_while_another_admin_demotes_me)
+
+
+def flash_messages(client) -> list[str]:
+    with client.session_transaction() as session:
+        return [message for _category, message in session.get("_flashes", [])]
+
+
+def active_admins() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.is_admin, User.is_active)
+    )
+
+
+@pytest.mark.parametrize("action", ["deactivate", "demote", "delete"])
+def test_last_active_admin_is_never_removed(app, client, admin, monkeypatch, action):
+    other = create_user("other-admin@example.com", is_admin=True)
+    demoted_meanwhile(monkeypatch, admin)
+    act(client, other.id, action)
+
+    assert flash_messages(client) == [
+        "other-admin@example.com is the last active admin. Make someone else an admin first."
+    ]
+    survivor = find_user("other-admin@example.com")
+    assert survivor is not None
+    assert survivor.is_admin
+    assert survivor.is_active
+    assert active_admins() == 1
+    assert entries() == []
+    browser = app.test_client()
+    log_in(browser, "other-admin@example.com")
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_a_deactivated_admin_does_not_count(client, admin, monkeypatch):
+    other = create_user("other-admin@example.com", is_admin=True)
+    create_user("dormant-admin@example.com", is_admin=True, is_active=False)
+    demoted_meanwhile(monkeypatch, admin)
+    act(client, other.id, "demote")
+    assert find_user("other-admin@example.com").is_admin
+    assert active_admins() == 1
+    assert entries() == []
+
+
+def test_removing_one_of_two_admins_is_allowed(client, admin):
+    other = create_user("other-admin@example.com", is_admin=True)
+    act(client, other.id, "demote")
+    assert not find_user("other-admin@example.com").is_admin
+
+
+# --- audit log -------------------------------------------------------------------
+
+
+def test_audit_log_is_newest_first_and_paginated(client, admin):
+    users = add_users(30)
+    now = utcnow()
+    for minutes, user in enumerate(users):
+        db.session.add(
+            AuditEvent(
+                action="promote" if minutes % 2 else "demote",
+                actor_id=admin.id,
+                actor_email=ADMIN,
+                subject_id=user.id,
+                subject_email=user.email,
+                created_at=now - timedelta(minutes=minutes),
+            )
+        )
+    db.session.commit()
+
+    first = client.get("/admin/audit").get_data(as_text=True)
+    assert len(EVENT_ROW.findall(first)) == 25
+    body = first.split("<tbody", 1)[1]
+    newest, oldest_shown = body.find("member000@example.com"), body.find("member024@example.com")
+    assert -1 < newest < oldest_shown
+    assert "member025@example.com" not in body
+
+    second = client.get("/admin/audit?page=2").get_data(as_text=True)
+    assert len(EVENT_ROW.findall(second)) == 5
+    assert "member029@example.com" in second
+    assert 'href="/admin/audit?page=2"' in first
+
+
+def test_every_action_is_in_the_audit_log(client, admin, outbox):
+    user = create_user()
+    for action in ("deactivate", "activate", "promote", "demote", "send-reset", "delete"):
+        act(client, user.id, action)
+    assert [entry[0] for entry in entries()] == [
+        "deactivate",
+        "activate",
+        "promote",
+        "demote",
+        "send_reset",
+        "delete",
+    ]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert EVENT_ROW.findall(page) == [
+        "delete",
+        "send_reset",
+        "demote",
+        "promote",
+        "activate",
+        "deactivate",
+    ]
+    assert page.count(ADMIN) >= 6
