@@ -81,8 +81,7 @@ def write_dotenv(project_dir):
 
 
 def print_next_steps(project_dir, context):
-    print(
-        f"""
+    text = f"""
 Created {context["project_name"]} in {project_dir}
 
 Next steps:
@@ -96,7 +95,10 @@ Next steps:
 Then open http://127.0.0.1:5000/ ; run the tests with: python -m pytest
 .env holds a freshly generated SECRET_KEY; keep it out of version control.
 """
-    )
+    # A console that cannot show some character (a Windows code page) must not make
+    # the bake fail after everything was written.
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    print(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def flag(context, key):

@@ -1,8 +1,10 @@
 """Unit tests of hooks/pre_gen_project.py and hooks/post_gen_project.py, imported
 unrendered and called directly (no cookiecutter run; see test_bake_errors.py)."""
 
+import io
 import json
 import re
+import sys
 
 import pytest
 from cookiecutter.environment import StrictEnvironment
@@ -373,3 +375,12 @@ def test_main_refuses_a_boolean_that_is_not_a_boolean(tmp_path, value):
     with pytest.raises(RuntimeError, match="use_admin must be a JSON boolean"):
         run_post_main(root, use_admin=value)
     assert tree(root) == before
+
+
+def test_next_steps_survive_a_console_that_cannot_show_the_name(tmp_path, monkeypatch):
+    console = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    monkeypatch.setattr(sys, "stdout", console)
+    POST.print_next_steps(tmp_path / "shop", context(project_name="商店 Shop"))
+    console.flush()
+    shown = console.buffer.getvalue().decode("cp1252")
+    assert "\\u5546\\u5e97 Shop" in shown and "flask run" in shown

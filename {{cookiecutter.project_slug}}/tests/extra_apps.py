@@ -8,6 +8,7 @@ cannot change the outcome.
 import secrets
 
 from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.config import RATELIMIT_SETTINGS
 from {{ cookiecutter.package_name }}.extensions import db, limiter
 
 PRODUCTION_HOST = "app.example.com"
@@ -30,6 +31,7 @@ PROJECT_ENV_VARS = (
     "TRUSTED_HOSTS",
     "BASE_URL",
     "FLASK_DEBUG",
+    *RATELIMIT_SETTINGS,
 )
 
 

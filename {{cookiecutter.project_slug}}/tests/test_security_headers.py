@@ -3,8 +3,13 @@
 import re
 
 import pytest
-from conftest import create_user, log_in, submit
 from extra_apps import PRODUCTION_URL, AppFactory
+from sqlalchemy import select
+
+from {{ cookiecutter.package_name }}.extensions import db
+from {{ cookiecutter.package_name }}.models import UserSession
+
+from conftest import create_user, log_in, submit
 
 EXPECTED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -198,6 +203,17 @@ def test_logout_clears_site_data(client, app_context):
     assert {'"cache"', '"storage"'} <= cleared
     # Back after logout: the server answers with the login page, never the old content.
     assert client.get("/dashboard").status_code == 302
+
+
+def test_ending_this_session_by_its_revoke_route_clears_site_data(client, app_context):
+    create_user()
+    log_in(client)
+    this_session = db.session.scalar(select(UserSession.id))
+    revoke = f"/account/sessions/{this_session}/revoke"
+    response = submit(client, "/account/sessions", {}, action=revoke)
+    assert response.status_code == 302
+    assert client.get("/dashboard").status_code == 302
+    assert '"cache"' in response.headers["Clear-Site-Data"]
 
 
 def test_other_responses_do_not_clear_site_data(client):

@@ -17,6 +17,7 @@ PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace-me", "repl
 MIN_SECRET_KEY_LENGTH = 32
 # A generated key uses many different characters; "x" * 40 or "abab..." does not.
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 # The rate limits (Config below); an environment variable of the same name overrides each.
 RATELIMIT_SETTINGS = (
     "RATELIMIT_LOGIN_PER_ADDRESS",
@@ -240,9 +241,10 @@ class ProductionConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         # Answer only to the site's own names (a forged Host header gets 400): the names in
-        # TRUSTED_HOSTS, else the host of BASE_URL.
+        # TRUSTED_HOSTS, else the host of BASE_URL plus the loopback names a health check
+        # inside the container or host uses (links never come from the Host header).
         if self.TRUSTED_HOSTS is None and os.environ.get("BASE_URL"):
-            self.TRUSTED_HOSTS = [urlsplit(self.BASE_URL).hostname]
+            self.TRUSTED_HOSTS = [urlsplit(self.BASE_URL).hostname, *LOOPBACK_HOSTS]
 
     def check(self) -> None:
         super().check()

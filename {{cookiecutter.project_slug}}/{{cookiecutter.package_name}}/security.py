@@ -4,9 +4,11 @@ Cookie flags live in config.py (they differ per environment); everything a respo
 carries is decided here, never in the views.
 """
 
-from flask import Flask, Response, current_app, request
-from flask_login import current_user
+from flask import Flask, Response, current_app, g, request
+from flask_login import current_user, user_logged_out
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .auth.throttling import report_storage_problems
 
 # Strict CSP (ASVS 3.4.3): only this origin, no inline code or styles, no plugins.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -40,6 +42,13 @@ def init_app(app: Flask) -> None:
         # X-Forwarded-For changes nothing.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.after_request(set_security_headers)
+    user_logged_out.connect(mark_signed_out, app)
+    report_storage_problems()
+
+
+def mark_signed_out(sender: Flask, **extra) -> None:
+    """Any way out (logout, ending this session from the sessions page) clears the browser."""
+    g.signed_out = True
 
 
 def set_security_headers(response: Response) -> Response:
@@ -58,7 +67,7 @@ def set_security_headers(response: Response) -> Response:
         headers["Strict-Transport-Security"] = HSTS
     if is_private(request.blueprint, request.endpoint):
         headers["Cache-Control"] = "no-store"
-    if request.endpoint == "auth.logout":
+    if request.endpoint == "auth.logout" or g.get("signed_out"):
         # Drop anything the browser kept of the signed-in pages (Back shows nothing).
         headers["Clear-Site-Data"] = '"cache", "storage"'
     return response

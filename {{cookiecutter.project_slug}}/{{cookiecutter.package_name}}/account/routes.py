@@ -11,7 +11,6 @@ from ..auth.sessions import end_all_sessions, end_session, mark_authenticated
 from ..auth.throttling import configured
 from ..events import log_security_event
 from ..extensions import db, limiter
-from ..forms import BaseForm
 from ..models import UserSession
 from .forms import ChangePasswordForm
 from .user_agents import describe_user_agent
@@ -71,7 +70,7 @@ def sessions():
         )
         for row in rows
     ]
-    return render_template("account/sessions.html", sessions=session_rows, revoke_form=BaseForm())
+    return render_template("account/sessions.html", sessions=session_rows)
 
 
 @bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])

@@ -19,7 +19,7 @@ COMMAND_ACTOR = "flask create-admin"
 
 def validate_email(ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
-        return normalise_email(value)
+        return normalise_email(value.strip())
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import case, false, func, select
 
 from ..auth.accounts import create_reset_link
 from ..auth.sessions import authenticated_recently, end_all_sessions
@@ -26,6 +26,10 @@ PER_PAGE = 25
 RECENT_ROWS = 5
 MAX_QUERY_LENGTH = 254
 NEW_USER_PERIOD = timedelta(days=7)
+# A search walks the created_at index newest first, which visits about
+# page * PER_PAGE * users / matches rows, only while that is under a tenth of the
+# table: a row reached through the index costs about ten rows read in one pass.
+WALK_FACTOR = 10
 
 
 @bp.before_request
@@ -64,18 +68,28 @@ def count_where(condition):
     return func.count(case((condition, 1)))
 
 
+def count_users(*conditions) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(*conditions))
+
+
 def user_figures() -> dict[str, int]:
-    """The dashboard's counts in one query: a single pass over users, no rows loaded."""
-    columns = [
-        func.count().label("total"),
+    """The dashboard's counts, computed by the database; no rows are loaded.
+
+    The total and the new sign-ups come from the created_at index alone; the flags
+    share one pass over the table.
+    """
+    flags = select(
         count_where(User.is_active).label("active"),
 {%- if cookiecutter.use_otp %}
         count_where(User.email_verified_at.is_not(None)).label("verified"),
 {%- endif %}
-        count_where(User.created_at >= utcnow() - NEW_USER_PERIOD).label("new_this_week"),
         count_where(User.is_admin).label("admins"),
-    ]
-    return db.session.execute(select(*columns).select_from(User)).one()._asdict()
+    ).select_from(User)
+    return {
+        "total": count_users(),
+        "new_this_week": count_users(User.created_at >= utcnow() - NEW_USER_PERIOD),
+        **db.session.execute(flags).one()._asdict(),
+    }
 
 
 def newest_users():
@@ -86,11 +100,44 @@ def newest_events():
     return select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
 
-def paginate(statement):
-    page = request.args.get("page", 1, type=int)
+def requested_page() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+def paginate(statement, count: bool = True):
     return db.paginate(
-        statement, page=page, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+        statement,
+        page=requested_page(),
+        per_page=PER_PAGE,
+        max_per_page=PER_PAGE,
+        error_out=False,
+        count=count,
     )
+
+
+def search_users(query: str):
+    """A page of the accounts whose address contains `query`, newest first."""
+    # Addresses are stored lower-cased (forms.normalise_email), so a lower-cased
+    # pattern matches case-insensitively on every database with no lower() per row;
+    # autoescape makes % and _ match only themselves.
+    matching = User.email.contains(query.lower(), autoescape=True)
+    total = count_users(matching)
+    if total == 0:
+        pagination = paginate(select(User).where(false()), count=False)
+    elif requested_page() * PER_PAGE * WALK_FACTOR <= total:
+        # Many matches: walking the created_at index stops after a few rows.
+        pagination = paginate(newest_users().where(matching), count=False)
+    else:
+        # Few matches, or a deep page: one pass over the table, sorting only the
+        # matches' ids and dates, then the page's rows by id. OFFSET 0 keeps the
+        # database from merging the subquery back (and walking the index after all).
+        found = select(User.id, User.created_at).where(matching).offset(0).subquery()
+        ranked = select(found.c.id).order_by(found.c.created_at.desc(), found.c.id.desc())
+        pagination = paginate(ranked, count=False)
+        page_ids = pagination.items
+        pagination.items = db.session.scalars(newest_users().where(User.id.in_(page_ids))).all()
+    pagination.total = total  # counted above, without the ORDER BY
+    return pagination
 
 
 @bp.route("/")
@@ -106,11 +153,8 @@ def index():
 @bp.route("/users")
 def users():
     query = list_args()["q"]
-    statement = newest_users()
-    if query:
-        # Case-insensitive substring; autoescape makes % and _ match themselves.
-        statement = statement.where(User.email.icontains(query, autoescape=True))
-    return render_template("admin/users.html", pagination=paginate(statement), q=query or "")
+    pagination = search_users(query) if query else paginate(newest_users())
+    return render_template("admin/users.html", pagination=pagination, q=query or "")
 
 
 @bp.route("/audit")
@@ -119,78 +163,73 @@ def audit():
 
 
 # --- actions -------------------------------------------------------------------
+#
+# Two admins can act at the same moment, even on each other. Each action therefore
+# locks the active admins' rows first (SELECT ... FOR UPDATE; SQLite, which has one
+# writer at a time, skips it), makes its change, and then checks inside the same
+# transaction, which sees whatever the other admin committed, that the change can
+# stand (finish). Only then is it recorded and committed.
 
 
 def find_target(user_id: int) -> User | None:
+    """The account to act on, after locking the active admins' rows until commit."""
+    db.session.scalars(select(User.id).where(User.is_admin, User.is_active).with_for_update()).all()
     user = db.session.get(User, user_id)
     if user is None:
         flash("That account no longer exists.", "error")
     return user
 
 
-def add_entry(action: str, user: User) -> None:
-    """The audit entry: who did what to whom (the row keeps the time)."""
-    db.session.add(
-        AuditEvent(
-            action=action,
-            actor_id=current_user.id,
-            actor_email=current_user.email,
-            subject_id=user.id,
-            subject_email=user.email,
-        )
-    )
-
-
-def record(action: str, user: User) -> None:
-    add_entry(action, user)
-    db.session.commit()
-    log_security_event(f"admin.{action}", current_user, subject_id=user.id)
-
-
 def may_remove(user: User, refusal: str) -> bool:
-    """Whether the acting admin may deactivate, demote or delete `user`."""
+    """An admin cannot deactivate, demote or delete themselves."""
     if user.id == current_user.id:
         flash(refusal, "error")
         return False
     return True
 
 
-def lock_active_admins() -> None:
-    """Lock the active admins' rows until commit (SELECT ... FOR UPDATE; SQLite, which
-    has one writer at a time, ignores it), so two admins removing each other at the
-    same moment are served one after the other."""
-    db.session.scalars(
-        select(User.id).where(User.is_admin, User.is_active).with_for_update()
-    ).all()
+def finish(action: str, subject_id: int, email: str, deleted: bool = False) -> bool:
+    """Record the change just made to an account and commit it, or roll it back.
 
-
-def keeps_an_admin(email: str) -> bool:
-    """Checked after the change, inside its transaction: is an active admin left?
-
-    If not, the change is rolled back. The acting admin is active, so only a change
-    racing with another one (each admin removing the other) can get here.
+    The acting admin must still be an active admin: another admin may have removed
+    them a moment ago. As nobody acts on themselves, that also guarantees an active
+    admin is left: the last one can never be removed.
     """
     db.session.flush()
-    admins = db.session.scalar(
-        select(func.count()).select_from(User).where(User.is_admin, User.is_active)
+    admin_ids = db.session.scalars(select(User.id).where(User.is_admin, User.is_active)).all()
+    if current_user.id not in admin_ids:
+        db.session.rollback()
+        if admin_ids:
+            flash("Another admin has just removed your admin rights. Nothing was changed.", "error")
+        else:
+            flash(f"{email} is the last active admin. Make someone else an admin first.", "error")
+        return False
+    db.session.add(
+        AuditEvent(
+            action=action,
+            actor_id=current_user.id,
+            actor_email=current_user.email,
+            # The entry outlives a deleted account: it keeps the address as text.
+            subject_id=None if deleted else subject_id,
+            subject_email=email,
+        )
     )
-    if admins:
-        return True
-    db.session.rollback()
-    flash(f"{email} is the last active admin. Make someone else an admin first.", "error")
-    return False
+    db.session.commit()
+    log_security_event(f"admin.{action}", current_user, subject_id=subject_id)
+    return True
 
 
 @bp.route("/users/<int:user_id>/activate", methods=["POST"])
 def activate_user(user_id: int):
     user = find_target(user_id)
     if user is not None:
+        email = user.email
         if user.is_active:
-            flash(f"{user.email} is already active.", "info")
+            flash(f"{email} is already active.", "info")
         else:
             user.is_active = True
-            record("activate", user)
-            flash(f"{user.email} is active again and can sign in.", "success")
+            if finish("activate", user_id, email):
+                flash(f"{email} is active again and can sign in.", "success")
     return redirect(users_url())
 
 
@@ -202,10 +241,8 @@ def deactivate_user(user_id: int):
         if not user.is_active:
             flash(f"{email} is already deactivated.", "info")
         else:
-            lock_active_admins()
             user.is_active = False
-            if keeps_an_admin(email):
-                record("deactivate", user)
+            if finish("deactivate", user_id, email):
                 end_all_sessions(user)
                 flash(f"{email} is deactivated and signed out everywhere.", "success")
     return redirect(users_url())
@@ -215,12 +252,13 @@ def deactivate_user(user_id: int):
 def promote_user(user_id: int):
     user = find_target(user_id)
     if user is not None:
+        email = user.email
         if user.is_admin:
-            flash(f"{user.email} is already an admin.", "info")
+            flash(f"{email} is already an admin.", "info")
         else:
             user.is_admin = True
-            record("promote", user)
-            flash(f"{user.email} is now an admin.", "success")
+            if finish("promote", user_id, email):
+                flash(f"{email} is now an admin.", "success")
     return redirect(users_url())
 
 
@@ -232,10 +270,8 @@ def demote_user(user_id: int):
         if not user.is_admin:
             flash(f"{email} is not an admin.", "info")
         else:
-            lock_active_admins()
             user.is_admin = False
-            if keeps_an_admin(email):
-                record("demote", user)
+            if finish("demote", user_id, email):
                 flash(f"{email} is no longer an admin.", "success")
     return redirect(users_url())
 
@@ -244,16 +280,11 @@ def demote_user(user_id: int):
 def delete_user(user_id: int):
     user = find_target(user_id)
     if user is not None and may_remove(user, "You cannot delete your own account here."):
-        email, subject_id = user.email, user.id
-        lock_active_admins()
-        # The entry is written first; deleting the row then sets its subject_id to NULL
-        # and deletes the user's sessions, reset tokens and codes (foreign keys).
-        add_entry("delete", user)
-        db.session.flush()
+        email = user.email
+        # The database deletes the account's sessions, reset tokens and codes with it,
+        # and clears its id from audit entries (foreign keys).
         db.session.delete(user)
-        if keeps_an_admin(email):
-            db.session.commit()
-            log_security_event("admin.delete", current_user, subject_id=subject_id)
+        if finish("delete", user_id, email, deleted=True):
             flash(f"{email} has been deleted and signed out everywhere.", "success")
     return redirect(users_url())
 
@@ -262,18 +293,18 @@ def delete_user(user_id: int):
 def send_reset(user_id: int):
     user = find_target(user_id)
     if user is not None:
+        email = user.email
         if not user.is_active:
             # Reset links of deactivated accounts do not work (auth.accounts).
-            flash(f"{user.email} is deactivated. Activate the account first.", "error")
-        else:
+            flash(f"{email} is deactivated. Activate the account first.", "error")
+        elif finish("send_reset", user_id, email):
             lifetime = current_app.config["PASSWORD_RESET_TOKEN_LIFETIME"]
             send_email(
-                user.email,
+                email,
                 "Reset your password",
                 "password_reset",
                 reset_url=create_reset_link(user),
                 minutes=int(lifetime.total_seconds() // 60),
             )
-            record("send_reset", user)
-            flash(f"A password-reset link is on its way to {user.email}.", "success")
+            flash(f"A password-reset link is on its way to {email}.", "success")
     return redirect(users_url())

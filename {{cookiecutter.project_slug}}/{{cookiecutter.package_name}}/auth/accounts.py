@@ -55,7 +55,12 @@ def set_password(user: User, new_password: str, keep: UserSession | None = None)
     db.session.commit()
     end_all_sessions(user, keep=keep)
     log_security_event("password.changed", user)
-    send_email(user.email, "Your password was changed", "password_changed")
+    send_email(
+        user.email,
+        "Your password was changed",
+        "password_changed",
+        reset_url=absolute_url("auth.forgot_password"),
+    )
 
 
 def create_reset_link(user: User) -> str:

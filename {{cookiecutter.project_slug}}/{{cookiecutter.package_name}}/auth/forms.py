@@ -46,9 +46,6 @@ class VerifyForm(BaseForm):
     )
     submit = SubmitField("Verify")
 
-
-class ResendCodeForm(BaseForm):
-    submit = SubmitField("Send a new code")
 {%- endif %}
 
 

@@ -34,9 +34,6 @@ from .forms import (
     ForgotPasswordForm,
     LoginForm,
     ReauthenticateForm,
-{%- if cookiecutter.use_otp %}
-    ResendCodeForm,
-{%- endif %}
     ResetPasswordForm,
     SignupForm,
 {%- if cookiecutter.use_otp %}
@@ -195,7 +192,6 @@ def verify():
     return render_template(
         "auth/verify.html",
         form=form,
-        resend_form=ResendCodeForm(),
         email=session["verify_email"],
         resend_wait=seconds_until_resend(user),
     )

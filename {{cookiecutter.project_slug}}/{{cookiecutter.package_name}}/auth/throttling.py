@@ -6,7 +6,10 @@ hosts serve the site, so they all count together (config.py says what happens wh
 Redis is down).
 """
 
+import logging
+
 from flask import current_app, request
+from flask.logging import default_handler
 from flask.wrappers import Response
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
@@ -73,3 +76,15 @@ def log_rate_limit_breach(error: RateLimitExceeded) -> None:
         limit=str(runtime_limit.limit),
         key=runtime_limit.key_func(),
     )
+
+
+def report_storage_problems() -> None:
+    """Let "Rate limit storage unreachable" reach the log like the app's own messages.
+
+    Flask-Limiter writes it to its own logger, which has only a NullHandler; unless the
+    project configures logging itself, the warning would go nowhere.
+    """
+    logger = logging.getLogger("flask-limiter")
+    handlers = [*logger.handlers, *logging.getLogger().handlers]
+    if all(isinstance(handler, logging.NullHandler) for handler in handlers):
+        logger.addHandler(default_handler)

@@ -118,25 +118,42 @@
 
   /* ---- Password policy hints ---------------------------------------------- */
 
+  // These mirror auth/passwords.py; the server checks everything again.
   var encoder = typeof TextEncoder === "function" ? new TextEncoder() : null;
 
   function utf8Length(text) {
+    // The server normalises to NFKC before counting bcrypt's 72 bytes.
+    if (text.normalize) text = text.normalize("NFKC");
     if (encoder) return encoder.encode(text).length;
     return unescape(encodeURIComponent(text)).length;
   }
 
   function characterCount(text) {
-    // Code points, not UTF-16 units: an emoji counts once, as on the server.
+    // Code points, not UTF-16 units: an emoji counts once, as in Python's len().
     return Array.from(text).length;
   }
 
   function localPart(email) {
-    var at = (email || "").lastIndexOf("@");
-    return (at > 0 ? email.slice(0, at) : "").trim().toLowerCase();
+    // Like email.partition("@")[0]; parts shorter than 3 characters are not checked.
+    var local = (email || "").split("@")[0].toLowerCase();
+    return local.length >= 3 ? local : "";
   }
 
+  var CLASS_TESTS = (function () {
+    try {
+      // Unicode-aware like Python's islower/isupper/isdigit/isalnum.
+      return ["\\p{Ll}", "\\p{Lu}", "\\p{Nd}", "[^\\p{L}\\p{N}]"].map(function (source) {
+        return new RegExp(source, "u");
+      });
+    } catch (error) {
+      return [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/];
+    }
+  })();
+
   function hasCharacterClasses(text) {
-    return /[a-z]/.test(text) && /[A-Z]/.test(text) && /[0-9]/.test(text) && /[^A-Za-z0-9]/.test(text);
+    return CLASS_TESTS.every(function (pattern) {
+      return pattern.test(text);
+    });
   }
 
   var STATUS_TEXT = { met: "Done: ", failed: "Not met: ", pending: "" };

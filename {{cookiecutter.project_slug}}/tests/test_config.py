@@ -1,0 +1,193 @@
+"""Production configuration (ASVS 13.4, 3.3, 4.1): refuses unsafe settings, cookies, hosts."""
+
+import re
+
+import pytest
+from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, AppFactory, production_env, set_env
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.config import ConfigurationError
+
+from conftest import PASSWORD, create_user
+
+CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def make_app(app, monkeypatch):
+    factory = AppFactory(app, monkeypatch)
+    yield factory
+    factory.close()
+
+
+def production_with(monkeypatch, **changes):
+    env = production_env()
+    env.update(changes)
+    set_env(monkeypatch, env)
+    return create_app("production")
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [
+        None,
+        "",
+        "too-short-but-random-3f9a",
+        "change-me",
+        "change-me-change-me-change-me-change-me-change-me",
+        "replace-me-with-a-long-random-value-0123456789",
+        "x" * 64,
+        "abababababababababababababababababababab",
+    ],
+)
+def test_production_refuses_a_missing_short_or_placeholder_secret_key(monkeypatch, secret_key):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY must be a random value"):
+        production_with(monkeypatch, SECRET_KEY=secret_key)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "MAIL_SERVER",
+        "BASE_URL",
+{%- if cookiecutter.database == "postgresql" %}
+        "DATABASE_URL",
+{%- endif %}
+    ],
+)
+def test_production_refuses_to_start_without(monkeypatch, missing):
+    with pytest.raises(ConfigurationError, match=missing):
+        production_with(monkeypatch, **{missing: None})
+
+
+def test_development_never_makes_up_a_secret_key(monkeypatch, tmp_path):
+    """No per-process random key (it would break sessions across workers): it refuses."""
+    monkeypatch.chdir(tmp_path)  # no .env to be found
+    set_env(monkeypatch, {"DATABASE_URL": "sqlite://"})
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app("development")
+
+
+def test_unknown_environment_is_refused(monkeypatch):
+    set_env(monkeypatch, production_env())
+    with pytest.raises(ConfigurationError, match="APP_ENV"):
+        create_app("staging")
+
+
+def test_production_runs_without_debug_and_with_the_given_key(make_app, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    env = production_env()
+    app = make_app("production", **env)
+    assert app.debug is False
+    assert app.testing is False
+    assert app.config["SECRET_KEY"] == env["SECRET_KEY"]
+    assert app.config["PROPAGATE_EXCEPTIONS"] is not True
+
+
+def test_requests_bigger_than_the_forms_need_are_refused(app):
+    assert 0 < app.config["MAX_CONTENT_LENGTH"] <= 1024 * 1024
+
+
+def test_rate_limits_come_from_the_environment(make_app):
+    app = make_app("production", RATELIMIT_LOGIN_PER_ADDRESS="7/minute")
+    assert app.config["RATELIMIT_LOGIN_PER_ADDRESS"] == "7/minute"
+
+
+def test_a_malformed_rate_limit_is_refused_at_start(monkeypatch):
+    with pytest.raises(ConfigurationError, match="RATELIMIT_SIGNUP"):
+        production_with(monkeypatch, RATELIMIT_SIGNUP="plenty")
+
+
+def test_proxy_fix_trusts_exactly_the_configured_hops(make_app):
+    assert not isinstance(make_app("production").wsgi_app, ProxyFix)
+    app = make_app("production", TRUSTED_PROXIES="2")
+    assert isinstance(app.wsgi_app, ProxyFix)
+    assert app.wsgi_app.x_for == 2
+    assert app.wsgi_app.x_proto == 2
+
+
+# --- cookies ---------------------------------------------------------------------
+
+
+def cookie_attributes(response, name: str) -> dict[str, str]:
+    for header in response.headers.getlist("Set-Cookie"):
+        cookie_name, _, rest = header.partition("=")
+        if cookie_name == name:
+            attributes = {}
+            for part in rest.split(";")[1:]:
+                key, _, value = part.strip().partition("=")
+                attributes[key.lower()] = value
+            return attributes
+    raise AssertionError(f"no {name} cookie in {response.headers.getlist('Set-Cookie')}")
+
+
+def sign_in(client, base_url: str, remember: bool = True):
+    page = client.get("/auth/login", base_url=base_url)
+    token = CSRF_VALUE.search(page.get_data(as_text=True)).group(1)
+    data = {"csrf_token": token, "email": "user@example.com", "password": PASSWORD}
+    if remember:
+        data["remember"] = "y"
+    # Over HTTPS Flask-WTF also wants a same-origin Referer (the browser sends one).
+    headers = {"Referer": f"{base_url}/auth/login"}
+    return client.post("/auth/login", data=data, base_url=base_url, headers=headers)
+
+
+def test_cookies_are_httponly_and_samesite_lax(client, app_context):
+    create_user()
+    response = sign_in(client, "http://localhost")
+    assert response.headers["Location"] == "/dashboard"
+    for name in ("session", "remember_token"):
+        attributes = cookie_attributes(response, name)
+        assert "httponly" in attributes, name
+        assert attributes["samesite"] == "Lax", name
+
+
+def test_production_cookies_are_secure_and_host_prefixed(make_app):
+    app = make_app("production", schema=True)
+    with app.app_context():
+        create_user()
+    client = app.test_client()
+    response = sign_in(client, PRODUCTION_URL)
+    assert response.headers["Location"] == "/dashboard"
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    for name in ("__Host-session", "__Host-remember_token"):
+        attributes = cookie_attributes(response, name)
+        assert "secure" in attributes, name
+        assert "httponly" in attributes, name
+        assert attributes["samesite"] == "Lax", name
+        # What the __Host- prefix demands: Path=/ and no Domain.
+        assert attributes["path"] == "/", name
+        assert "domain" not in attributes, name
+    assert client.get("/dashboard", base_url=PRODUCTION_URL).status_code == 200
+
+
+# --- host header -----------------------------------------------------------------
+
+
+def test_production_answers_only_to_its_own_host(make_app):
+    client = make_app("production").test_client()
+    assert client.get("/", base_url=PRODUCTION_URL).status_code == 200
+    for forged in ("https://evil.example", "https://app.example.com.evil.example"):
+        response = client.get("/", base_url=forged)
+        assert response.status_code == 400, forged
+        assert "evil" not in response.get_data(as_text=True)
+        assert "Traceback" not in response.get_data(as_text=True)
+        assert response.headers["X-Frame-Options"] == "DENY"
+    forged = client.get("/", base_url=PRODUCTION_URL, headers={"Host": "evil.example"})
+    assert forged.status_code == 400
+    # A health check run on the server itself asks for 127.0.0.1.
+    assert client.get("/healthz", base_url="http://127.0.0.1:8000").status_code == 200
+
+
+def test_trusted_hosts_from_the_environment(make_app):
+    app = make_app("production", TRUSTED_HOSTS=f"{PRODUCTION_HOST}, www.example.com")
+    client = app.test_client()
+    assert client.get("/", base_url="https://www.example.com").status_code == 200
+    assert client.get("/", base_url=PRODUCTION_URL).status_code == 200
+    assert client.get("/", base_url="https://evil.example").status_code == 400
+    json_reply = client.get(
+        "/", base_url="https://evil.example", headers={"Accept": "application/json"}
+    )
+    assert json_reply.status_code == 400
+    assert json_reply.get_json()["error"] == "Bad request"
