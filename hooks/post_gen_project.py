@@ -26,6 +26,7 @@ ADMIN_PATHS = ("PKG/admin", "PKG/templates/admin", "tests/test_admin.py", "tests
 OTP_PATHS = (
     "PKG/auth/otp.py",
     "PKG/templates/auth/verify.html",
+    "PKG/static/js/verify.js",
     "PKG/templates/email/verification_code.txt",
     "PKG/templates/email/verification_code.html",
     "tests/test_otp.py",

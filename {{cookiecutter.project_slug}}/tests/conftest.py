@@ -1,7 +1,11 @@
 """Fixtures: one app and schema per test run, every table emptied after each test.
 
-Set TEST_DATABASE_URL to run against PostgreSQL (or any server); the default is a
-SQLite file in a temporary folder.
+{%- if cookiecutter.database == "postgresql" %}
+Set TEST_DATABASE_URL to run against PostgreSQL (as CI does); the default is a SQLite
+file in a temporary folder.
+{%- else %}
+The database is a SQLite file in a temporary folder (TEST_DATABASE_URL overrides it).
+{%- endif %}
 """
 
 import contextvars

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from ..auth.accounts import set_password
 from ..auth.passwords import verify_password
 from ..auth.sessions import end_all_sessions, end_session, mark_authenticated
-from ..auth.throttling import configured
+from ..auth.throttling import limit_per_user
 from ..events import log_security_event
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import UserSession
 from .forms import ChangePasswordForm
 from .user_agents import describe_user_agent
@@ -28,15 +28,9 @@ class SessionRow:
     is_current: bool
 
 
-def current_user_key() -> str:
-    return f"user:{current_user.id}"
-
-
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    configured("RATELIMIT_CREDENTIAL_CHANGE"), key_func=current_user_key, methods=["POST"]
-)
+@limit_per_user("RATELIMIT_CREDENTIAL_CHANGE")
 def change_password():
     form = ChangePasswordForm(email=current_user.email)
     if form.validate_on_submit():

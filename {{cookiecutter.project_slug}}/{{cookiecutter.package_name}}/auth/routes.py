@@ -46,6 +46,7 @@ from .throttling import (
     clear_login_failures,
     limit_per_account,
     limit_per_address,
+    limit_per_user,
     login_per_account,
 )
 
@@ -260,6 +261,7 @@ def reset_password(token: str):
 @bp.route("/reauthenticate", methods=["GET", "POST"])
 @limit_per_address("RATELIMIT_LOGIN_PER_ADDRESS")
 @login_required
+@limit_per_user("RATELIMIT_CREDENTIAL_CHANGE")
 def reauthenticate():
     form = ReauthenticateForm()
     if form.validate_on_submit():

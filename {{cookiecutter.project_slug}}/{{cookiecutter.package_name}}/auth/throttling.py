@@ -37,6 +37,13 @@ def submitted_email() -> str:
         return email.lower()
 
 
+def limit_per_user(setting: str):
+    """For signed-in actions that take a password: counted per account, not per address."""
+    return limiter.limit(
+        configured(setting), key_func=lambda: f"user:{current_user.id}", methods=["POST"]
+    )
+
+
 def form_rejected(response: Response) -> bool:
     # A failed login re-renders the form (200); success redirects.
     return response.status_code == 200

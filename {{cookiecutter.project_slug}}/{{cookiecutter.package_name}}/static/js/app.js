@@ -9,8 +9,6 @@
  *                            data-email-value)
  *   [data-match]             "passwords match" hint in #<id>-match
  *   form[data-confirm]       window.confirm() before submitting (also on a submit button)
- *   [data-otp]               keeps a one-time-code input to its digits
- *   [data-resend-wait]       disables a button and counts down that many seconds
  *   time[data-local-time]    shows a UTC time in the visitor's time zone
  *   [data-history-back]      a "Go back" button
  *
@@ -221,57 +219,6 @@
     update();
   }
 
-  /* ---- One-time code ------------------------------------------------------------- */
-
-  function initOtp(input) {
-    var max = parseInt(input.getAttribute("maxlength"), 10) || 6;
-    function clean(text) {
-      return (text || "").replace(/\D+/g, "").slice(0, max);
-    }
-    input.addEventListener("input", function () {
-      var cleaned = clean(input.value);
-      if (cleaned !== input.value) input.value = cleaned;
-    });
-    // A pasted "123 456" or "Code: 123456" would be cut short by maxlength: keep the digits.
-    input.addEventListener("paste", function (event) {
-      var data = event.clipboardData && event.clipboardData.getData("text");
-      if (!data) return;
-      event.preventDefault();
-      input.value = clean(data);
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    });
-  }
-
-  /* ---- Resend countdown ---------------------------------------------------------- */
-
-  function formatSeconds(total) {
-    var minutes = Math.floor(total / 60);
-    var seconds = total % 60;
-    return minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
-  }
-
-  function initResend(button) {
-    var wait = parseInt(button.getAttribute("data-resend-wait"), 10) || 0;
-    if (wait <= 0) return;
-    var countdown = button.querySelector("[data-resend-countdown]");
-    var region = button.form && button.form.parentNode.querySelector("[data-resend-status]");
-    var endsAt = Date.now() + wait * 1000;
-
-    button.disabled = true;
-    function tick() {
-      var left = Math.ceil((endsAt - Date.now()) / 1000);
-      if (left > 0) {
-        if (countdown) countdown.textContent = " in " + formatSeconds(left);
-        window.setTimeout(tick, 250);
-        return;
-      }
-      if (countdown) countdown.textContent = "";
-      button.disabled = false;
-      if (region) region.textContent = "You can now ask for a new code.";
-    }
-    tick();
-  }
-
   /* ---- Times in the visitor's zone -------------------------------------------------- */
 
   function initLocalTimes() {
@@ -333,8 +280,6 @@
     each("[data-password-toggle]", initPasswordToggle);
     each("input[data-password-policy]", initPasswordPolicy);
     each("input[data-match]", initMatch);
-    each("input[data-otp]", initOtp);
-    each("[data-resend-wait]", initResend);
     each("[data-history-back]", function (button) {
       if (window.history.length < 2) return;
       button.hidden = false;
