@@ -13,6 +13,7 @@ import os
 import re
 
 import pytest
+from extra_apps import AppFactory
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -71,6 +72,14 @@ def _clean_state(app):
             db.session.execute(table.delete())
         db.session.commit()
     limiter.reset()
+
+
+@pytest.fixture
+def make_app(app, monkeypatch):
+    """Builds further apps (production, or testing with other settings) for one test."""
+    factory = AppFactory(app, monkeypatch)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture

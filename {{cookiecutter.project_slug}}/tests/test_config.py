@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, AppFactory, production_env, set_env
+from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, production_env, set_env
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from {{ cookiecutter.package_name }} import create_app
@@ -12,13 +12,6 @@ from {{ cookiecutter.package_name }}.config import ConfigurationError
 from conftest import PASSWORD, create_user
 
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture
-def make_app(app, monkeypatch):
-    factory = AppFactory(app, monkeypatch)
-    yield factory
-    factory.close()
 
 
 def production_with(monkeypatch, **changes):

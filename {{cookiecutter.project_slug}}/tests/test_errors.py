@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from extra_apps import PRODUCTION_URL, AppFactory
+from extra_apps import PRODUCTION_URL
 from flask import abort
 
 from conftest import submit
@@ -18,13 +18,6 @@ TITLES = {
     429: "Too many requests",
     500: "Something went wrong",
 }
-
-
-@pytest.fixture
-def make_app(app, monkeypatch):
-    factory = AppFactory(app, monkeypatch)
-    yield factory
-    factory.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from extra_apps import PROJECT_ENV_VARS, AppFactory, production_env
+from extra_apps import PROJECT_ENV_VARS, production_env
 
 from conftest import PASSWORD, create_user, log_in, submit
 
@@ -29,13 +29,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "{{ cookiecutter.package_name }}"
 WRONG = "not the right password"
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture
-def make_app(app, monkeypatch):
-    factory = AppFactory(app, monkeypatch)
-    yield factory
-    factory.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from extra_apps import PRODUCTION_URL, AppFactory
+from extra_apps import PRODUCTION_URL
 from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.extensions import db
@@ -30,13 +30,6 @@ EXPECTED_CSP = {
     "frame-ancestors": ["'none'"],
 }
 ONE_YEAR = 365 * 24 * 60 * 60
-
-
-@pytest.fixture
-def make_app(app, monkeypatch):
-    factory = AppFactory(app, monkeypatch)
-    yield factory
-    factory.close()
 
 
 def parse_csp(value: str) -> dict[str, list[str]]:

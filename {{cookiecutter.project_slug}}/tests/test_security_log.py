@@ -5,7 +5,6 @@ import logging
 import re
 
 import pytest
-from extra_apps import AppFactory
 
 from {{ cookiecutter.package_name }}.events import log_security_event
 
@@ -183,13 +182,6 @@ def test_admin_actions_are_logged(client, app_context, events, outbox, caplog):
     token = re.search(r"/auth/reset-password/([\w-]+)", outbox[0].body).group(1)
     assert token not in caplog.text
 {%- endif %}
-
-
-@pytest.fixture
-def make_app(app, monkeypatch):
-    factory = AppFactory(app, monkeypatch)
-    yield factory
-    factory.close()
 
 
 def test_behind_a_trusted_proxy_the_client_address_is_logged(make_app, events):
