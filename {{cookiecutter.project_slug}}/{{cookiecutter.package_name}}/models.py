@@ -3,7 +3,11 @@
 from datetime import datetime
 
 from flask_login import UserMixin
+{%- if cookiecutter.database == "postgresql" and cookiecutter.use_admin %}
+from sqlalchemy import DDL, ForeignKey, Index, String, event, func
+{%- else %}
 from sqlalchemy import ForeignKey, Index, String, func
+{%- endif %}
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .database import UTCDateTime, utcnow
@@ -60,6 +64,24 @@ class User(UserMixin, db.Model):
 
 # Case-insensitive uniqueness, enforced by the database itself.
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+{%- if cookiecutter.database == "postgresql" and cookiecutter.use_admin %}
+
+# The admin search (email LIKE '%text%', on lower-cased addresses) reads every row
+# unless a trigram index (pg_trgm) finds the matches. PostgreSQL only: create_all skips
+# it on other databases (ddl_if), and so does `flask db check` (info, migrations/env.py).
+event.listen(
+    User.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+Index(
+    "ix_users_email_trgm",
+    User.email,
+    postgresql_using="gin",
+    postgresql_ops={"email": "gin_trgm_ops"},
+    info={"dialect": "postgresql"},
+).ddl_if(dialect="postgresql")
+{%- endif %}
 
 
 class UserSession(db.Model):

@@ -1,0 +1,35 @@
+"""Every variant's migrations on SQLite (the development default of every variant) and,
+for the postgresql variants, on a real PostgreSQL server: upgrade from empty,
+`flask db check` clean, indexes and constraints equal to what the models make,
+downgrade back to base, upgrade again (tests/migration_cycle.py does the work, in one
+process per database)."""
+
+import pytest
+
+import harness
+
+CYCLE_SCRIPT = harness.TEMPLATE_DIR / "tests" / "migration_cycle.py"
+
+
+def cases():
+    for variant in harness.VARIANTS:
+        group = harness.variant_id(variant)
+        for database in dict.fromkeys(["sqlite", variant["database"]]):
+            yield pytest.param(
+                variant,
+                database,
+                id=f"{group}-on:{database}",
+                marks=pytest.mark.xdist_group(group),
+            )
+
+
+@pytest.mark.parametrize(("variant", "database"), list(cases()))
+def test_migrations_upgrade_check_and_downgrade(bake, databases, tmp_path, variant, database):
+    baked = bake(variant)
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    else:
+        url = databases.fresh_url(variant)
+    env = harness.project_env(baked, APP_ENV="development", SECRET_KEY=harness.new_secret_key())
+    result = harness.run([str(CYCLE_SCRIPT), baked.package_name, url], baked, env)
+    assert f"{database}: " in result.stdout
