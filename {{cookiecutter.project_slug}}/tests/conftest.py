@@ -14,7 +14,7 @@ import re
 import sqlite3
 
 import pytest
-from extra_apps import AppFactory
+from extra_apps import TEMPLATES, AppFactory
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
@@ -55,6 +55,7 @@ def app(tmp_path_factory):
             env.setenv("TEST_DATABASE_URL", f"sqlite:///{database}")
         app = create_app("testing")
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = TEMPLATES
     with app.app_context():
         event.listen(db.engine, "connect", skip_disk_flush)
         db.drop_all()

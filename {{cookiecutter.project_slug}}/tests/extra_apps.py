@@ -7,6 +7,8 @@ cannot change the outcome.
 
 import secrets
 
+from jinja2 import BytecodeCache
+
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import RATELIMIT_SETTINGS
 from {{ cookiecutter.package_name }}.extensions import db, limiter
@@ -56,6 +58,24 @@ def set_env(monkeypatch, env: dict[str, str | None]) -> None:
             monkeypatch.setenv(name, value)
 
 
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory, shared by every app the tests build: each new
+    app would otherwise compile the same templates again."""
+
+    def __init__(self) -> None:
+        self.compiled = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = CompiledTemplates()
+
+
 class AppFactory:
     """Builds extra apps; close() puts the shared extensions back on the testing app.
 
@@ -75,6 +95,7 @@ class AppFactory:
         values.update(env)
         set_env(self.monkeypatch, values)
         new_app = create_app(config_name)
+        new_app.jinja_env.bytecode_cache = TEMPLATES
         self.apps.append(new_app)
         if schema:
             with new_app.app_context():
