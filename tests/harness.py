@@ -51,14 +51,15 @@ PROJECT_ENV_VARS = {
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER",
-    "RATELIMIT_STORAGE_URI",
+    "TEST_REDIS_URL",
     "BCRYPT_LOG_ROUNDS",
     "TRUSTED_PROXIES",
     "TRUSTED_HOSTS",
     "BASE_URL",
     "PYTHONPATH",
 }
-SCRUBBED_ENV_PREFIXES = ("FLASK_", "PYTEST_")
+# RATELIMIT_: the storage URI, key prefix and every limit override the project reads.
+SCRUBBED_ENV_PREFIXES = ("FLASK_", "PYTEST_", "RATELIMIT_")
 
 
 def load_hook(name):

@@ -60,6 +60,12 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|API_KEY|CREDENTI
 PINNED_TAG = re.compile(r"^[^:@/]+(?:/[^:@]+)*(?::(?P<tag>[^@]+))?(?:@sha256:[0-9a-f]{64})?$")
 
 
+def is_pinned(image: str) -> bool:
+    """A tag that names a version (digits), not "latest" and not none at all."""
+    tag = PINNED_TAG.match(image)
+    return bool(tag and tag["tag"] and tag["tag"] != "latest" and re.search(r"\d", tag["tag"]))
+
+
 # --- reading the files ------------------------------------------------------------
 
 
@@ -270,13 +276,7 @@ def compose_problems(bake):
     for name, service in services.items():
         image = service.get("image")
         if image:
-            tag = PINNED_TAG.match(image)
-            if (
-                not tag
-                or not tag["tag"]
-                or tag["tag"] == "latest"
-                or not re.search(r"\d", tag["tag"])
-            ):
+            if not is_pinned(image):
                 problems.append(f"{name}: image {image} is not pinned to a version")
         elif "build" not in service:
             problems.append(f"{name}: neither image nor build")
@@ -368,15 +368,9 @@ def dockerfile_problems(bake):
     stage_names = set()
     for image, name, _ in all_stages:
         if image not in stage_names:
-            tag = PINNED_TAG.match(image)
-            if (
-                not tag
-                or not tag["tag"]
-                or tag["tag"] == "latest"
-                or not re.search(r"\d", tag["tag"])
-            ):
+            if not is_pinned(image):
                 problems.append(f"Dockerfile: base image {image} is not pinned to a version")
-            elif "slim" not in tag["tag"] and "alpine" not in tag["tag"]:
+            elif not re.search(r":\S*(slim|alpine)", image):
                 problems.append(f"Dockerfile: base image {image} is not a slim one")
         if name:
             stage_names.add(name)
