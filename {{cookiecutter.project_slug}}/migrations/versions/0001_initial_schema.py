@@ -41,7 +41,29 @@ def upgrade():
     # Case-insensitive uniqueness of e-mail addresses, enforced by the database.
     op.create_index("uq_users_email_lower", "users", [sa.text("lower(email)")], unique=True)
 {%- if cookiecutter.use_admin %}
-    op.create_index(op.f("ix_users_created_at"), "users", ["created_at"])
+    # The admin's users list and search, newest first, from the index alone.
+    op.create_index("ix_users_created_at_id_email", "users", ["created_at", "id", "email"])
+    # Partial indexes: the dashboard counts the few accounts they hold (models.py).
+    users = sa.table(
+        "users",
+        sa.column("is_admin", sa.Boolean()),
+        sa.column("is_active", sa.Boolean()),
+{%- if cookiecutter.use_otp %}
+        sa.column("email_verified_at", sa.DateTime(timezone=True)),
+{%- endif %}
+    )
+    for name, condition in [
+        ("ix_users_admins", users.c.is_admin == sa.true()),
+        ("ix_users_deactivated", users.c.is_active == sa.false()),
+{%- if cookiecutter.use_otp %}
+        ("ix_users_unverified", users.c.email_verified_at.is_(None)),
+{%- endif %}
+    ]:
+{%- if cookiecutter.database == "postgresql" %}
+        op.create_index(name, "users", ["id"], sqlite_where=condition, postgresql_where=condition)
+{%- else %}
+        op.create_index(name, "users", ["id"], sqlite_where=condition)
+{%- endif %}
 {%- endif %}
 {%- if cookiecutter.database == "postgresql" and cookiecutter.use_admin %}
     if op.get_context().dialect.name == "postgresql":

@@ -6,11 +6,12 @@ as an AuditEvent. An admin never sees or sets a password (ASVS 6.4.6): the most 
 can do is send the owner a reset link.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, false, func, select
+from sqlalchemy import func, select
 
 from ..auth.accounts import create_reset_link
 from ..auth.sessions import authenticated_recently, end_all_sessions
@@ -18,22 +19,21 @@ from ..database import utcnow
 from ..events import log_security_event
 from ..extensions import db, login_manager
 from ..mail import send_email
-from ..models import AuditEvent, User
+{%- if cookiecutter.use_otp %}
+from ..models import ADMINS, DEACTIVATED, UNVERIFIED, AuditEvent, User
+{%- else %}
+from ..models import ADMINS, DEACTIVATED, AuditEvent, User
+{%- endif %}
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 25
+# Page numbers beyond this are treated as this one (an empty page): an absurd number
+# would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 RECENT_ROWS = 5
 MAX_QUERY_LENGTH = 254
 NEW_USER_PERIOD = timedelta(days=7)
-# A search walks the created_at index newest first, which visits about
-# page * PER_PAGE * users / matches rows, only while that is under a tenth of the
-# table: a row reached through the index costs about ten rows read in one pass.
-WALK_FACTOR = 10
-# Before counting, a search collects the matches' ids and dates in a pass that stops
-# once walking the index would pay. When fewer turn up, that pass found them all:
-# they are ranked here, and no second pass is needed. Skipped beyond this many.
-COLLECT_LIMIT = 1_000
 
 
 @bp.before_request
@@ -68,31 +68,36 @@ def users_url() -> str:
     return url_for("admin.users", **list_args())
 
 
-def count_where(condition):
-    return func.count(case((condition, 1)))
-
-
-def count_users(*conditions) -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(*conditions))
+def count_users(*conditions):
+    """SELECT count(*) FROM users WHERE conditions, as a value inside another query."""
+    return select(func.count()).select_from(User).where(*conditions).scalar_subquery()
 
 
 def user_figures() -> dict[str, int]:
-    """The dashboard's counts, computed by the database; no rows are loaded.
+    """The dashboard's counts, in one query that reads no row of the table.
 
-    The new sign-ups come from the created_at index alone; the total and the flags
-    share one pass over the table (a separate count(*) would be a second pass).
+    SQLite counts all accounts from the entries of its smallest index, PostgreSQL
+    from an index alone. The exceptions are counted from their small partial indexes
+    (models.py) and subtracted; new sign-ups are a range of the created_at index.
     """
-    counts = select(
-        func.count().label("total"),
-        count_where(User.is_active).label("active"),
+    figures = select(
+        count_users().label("total"),
+        count_users(DEACTIVATED).label("deactivated"),
 {%- if cookiecutter.use_otp %}
-        count_where(User.email_verified_at.is_not(None)).label("verified"),
+        count_users(UNVERIFIED).label("unverified"),
 {%- endif %}
-        count_where(User.is_admin).label("admins"),
-    ).select_from(User)
+        count_users(ADMINS).label("admins"),
+        count_users(User.created_at >= utcnow() - NEW_USER_PERIOD).label("new_this_week"),
+    )
+    counts = db.session.execute(figures).one()
     return {
-        "new_this_week": count_users(User.created_at >= utcnow() - NEW_USER_PERIOD),
-        **db.session.execute(counts).one()._asdict(),
+        "total": counts.total,
+        "active": counts.total - counts.deactivated,
+{%- if cookiecutter.use_otp %}
+        "verified": counts.total - counts.unverified,
+{%- endif %}
+        "admins": counts.admins,
+        "new_this_week": counts.new_this_week,
     }
 
 
@@ -105,61 +110,57 @@ def newest_events():
 
 
 def requested_page() -> int:
-    return max(request.args.get("page", 1, type=int), 1)
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
-def paginate(statement, count: bool = True):
-    return db.paginate(
-        statement,
-        page=requested_page(),
-        per_page=PER_PAGE,
-        max_per_page=PER_PAGE,
-        error_out=False,
-        count=count,
-    )
+@dataclass
+class UsersPage:
+    """One page of the users list. Matches are not counted (a count reads every
+    matching row); the page knows only whether another one follows."""
+
+    number: int
+    items: list[User]
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
 
 
-def search_users(query: str):
-    """A page of the accounts whose address contains `query`, newest first."""
-    # Addresses are stored lower-cased (forms.normalise_email), so a lower-cased
-    # pattern matches case-insensitively on every database with no lower() per row;
-    # autoescape makes % and _ match only themselves.
-    matching = User.email.contains(query.lower(), autoescape=True)
-    walk_from = requested_page() * PER_PAGE * WALK_FACTOR
-    if walk_from <= COLLECT_LIMIT:
-        found = db.session.execute(
-            select(User.id, User.created_at).where(matching).limit(walk_from)
-        ).all()
-        if len(found) < walk_from:
-            return rank_here(found)
-    total = count_users(matching)
-    if total == 0:
-        pagination = paginate(select(User).where(false()), count=False)
-    elif requested_page() * PER_PAGE * WALK_FACTOR <= total:
-        # Many matches: walking the created_at index stops after a few rows.
-        pagination = paginate(newest_users().where(matching), count=False)
-    else:
-        # Few matches, or a deep page: one pass over the table, sorting only the
-        # matches' ids and dates, then the page's rows by id. OFFSET 0 keeps the
-        # database from merging the subquery back (and walking the index after all).
-        found = select(User.id, User.created_at).where(matching).offset(0).subquery()
-        ranked = select(found.c.id).order_by(found.c.created_at.desc(), found.c.id.desc())
-        pagination = paginate(ranked, count=False)
-        page_ids = pagination.items
-        pagination.items = db.session.scalars(newest_users().where(User.id.in_(page_ids))).all()
-    pagination.total = total  # counted above, without the ORDER BY
-    return pagination
+def address_contains(text: str):
+    """The accounts whose address contains `text`, in any case.
+
+    Addresses are stored lower-cased (forms.normalise_email): a lower-cased text
+    matches case-insensitively with no lower() per row.
+    """
+{%- if cookiecutter.database == "postgresql" %}
+    if db.engine.dialect.name == "postgresql":
+        # LIKE, which the trigram index answers; autoescape makes % and _ match only
+        # themselves.
+        return User.email.contains(text.lower(), autoescape=True)
+{%- endif %}
+    # SQLite reads every address: instr() costs less per row than LIKE, and has no
+    # wildcards to escape.
+    return func.instr(User.email, text.lower()) > 0
 
 
-def rank_here(found):
-    """The requested page of `found` (every match's id and date): newest first, ties by id."""
-    ranked = sorted(found, key=lambda row: (row.created_at, row.id), reverse=True)
-    start = (requested_page() - 1) * PER_PAGE
-    page_ids = [row.id for row in ranked[start : start + PER_PAGE]]
-    pagination = paginate(select(User).where(false()), count=False)
-    pagination.items = db.session.scalars(newest_users().where(User.id.in_(page_ids))).all()
-    pagination.total = len(found)
-    return pagination
+def users_page(query: str | None) -> UsersPage:
+    """A page of the accounts, newest first; only those whose address contains
+    `query` when there is one.
+
+    The page's ids come from the index on (created_at, id, email) alone: walked from
+    the newest account, it stops once it has one more than a page. With many matches
+    that is a few entries; with few or none it is the whole index, but never a row of
+    the table (PostgreSQL may use its trigram index instead). Then the page's accounts
+    are read by id.
+    """
+    ids = select(User.id).order_by(User.created_at.desc(), User.id.desc())
+    if query:
+        ids = ids.where(address_contains(query))
+    number = requested_page()
+    page_ids = db.session.scalars(ids.offset((number - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    users = db.session.scalars(newest_users().where(User.id.in_(page_ids[:PER_PAGE]))).all()
+    return UsersPage(number=number, items=users, has_next=len(page_ids) > PER_PAGE)
 
 
 @bp.route("/")
@@ -175,13 +176,15 @@ def index():
 @bp.route("/users")
 def users():
     query = list_args()["q"]
-    pagination = search_users(query) if query else paginate(newest_users())
-    return render_template("admin/users.html", pagination=pagination, q=query or "")
+    return render_template("admin/users.html", page=users_page(query), q=query or "")
 
 
 @bp.route("/audit")
 def audit():
-    return render_template("admin/audit.html", pagination=paginate(newest_events()))
+    pagination = db.paginate(
+        newest_events(), page=requested_page(), per_page=PER_PAGE, error_out=False
+    )
+    return render_template("admin/audit.html", pagination=pagination)
 
 
 # --- actions -------------------------------------------------------------------
