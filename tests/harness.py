@@ -5,6 +5,7 @@ The variants are data: every choice list and every boolean of cookiecutter.json
 multiplied together, so adding a variable grows the suite without touching a test.
 """
 
+import fnmatch
 import hashlib
 import importlib.util
 import itertools
@@ -326,7 +327,7 @@ def option_traces(bake):
     variant = bake.variant
     for (key, off_value), relative_paths in OPTION_PATHS.items():
         for relative in relative_paths:
-            path = POST_GEN.resolve(bake.project, relative, bake.package_name)
+            path = Path(POST_GEN.resolve(bake.project, relative, bake.package_name))
             posix = path.relative_to(bake.project).as_posix()
             present = posix in bake.files or posix in bake.dirs
             if variant[key] == off_value and present:
@@ -346,6 +347,54 @@ def option_traces(bake):
                     continue
                 for number in find_lines(text, pattern):
                     problems.append(f"{path}:{number}: {marker!r} although {key}={off_value}")
+    return problems
+
+
+# --- the template itself ------------------------------------------------------
+
+PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+
+
+def copied_without_rendering(config=CONFIG, root=PROJECT_TEMPLATE_DIR):
+    """{relative posix path: pattern} of every file cookiecutter copies as it is: the
+    file's own path, or a folder above it, matches an entry of _copy_without_render."""
+    patterns = config.get("_copy_without_render", [])
+    copied = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        parts = relative.split("/")
+        candidates = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+        for pattern in patterns:
+            if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
+                copied[relative] = pattern
+                break
+    return copied
+
+
+def copy_without_render_problems(config=CONFIG, root=PROJECT_TEMPLATE_DIR):
+    """Files copied without rendering must hold no Jinja (it would reach the project
+    as it is), and every entry must still match something (no stale entries)."""
+    copied = copied_without_rendering(config, root)
+    problems = [
+        f"{pattern}: in _copy_without_render but matches nothing"
+        for pattern in config.get("_copy_without_render", [])
+        if pattern not in copied.values()
+    ]
+    for relative, pattern in copied.items():
+        data = (root / relative).read_bytes()
+        if b"\0" in data:
+            continue  # binary (fonts)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        for number in find_lines(text, JINJA_TAG):
+            problems.append(
+                f"{relative}:{number}: Jinja syntax in a file copied without rendering "
+                f"(matched by {pattern!r} in _copy_without_render: take it out of that list)"
+            )
     return problems
 
 

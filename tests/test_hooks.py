@@ -3,8 +3,11 @@ unrendered and called directly (no cookiecutter run; see test_bake_errors.py).""
 
 import io
 import json
+import os
 import re
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cookiecutter.environment import StrictEnvironment
@@ -54,6 +57,27 @@ def test_rendered_hook_receives_context_with_real_types(name):
     received = json.loads(namespace["CONTEXT_JSON"])
     assert received == ctx
     assert received["use_admin"] is False and received["use_otp"] is True
+
+
+# Modules a hook must not import: each hook is a Python process of its own on every
+# bake, and these would add more to its start-up than the hook's own work takes.
+HEAVY_MODULES = {"pathlib", "secrets", "shutil", "hashlib", "random", "subprocess", "tempfile"}
+
+
+@pytest.mark.parametrize("name", ["pre_gen_project", "post_gen_project"])
+def test_hook_imports_only_light_modules(name):
+    path = harness.HOOKS_DIR / f"{name}.py"
+    code = (
+        "import sys\n"
+        f"source = open({str(path)!r}, encoding='utf-8').read()\n"
+        f"exec(compile(source, {name!r}, 'exec'), {{'__name__': 'hook'}})\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    # -S: without site, so only what the hook itself imports is loaded.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert HEAVY_MODULES.isdisjoint(result.stdout.split())
 
 
 # --- pre_gen_project: every invariant accepted and refused -----------------------
@@ -244,7 +268,7 @@ def make_tree(root):
     paths = list(COMMON_FILES)
     for option_paths in harness.OPTION_PATHS.values():
         for relative in option_paths:
-            path = POST.resolve(root, relative, PACKAGE).relative_to(root).as_posix()
+            path = Path(POST.resolve(root, relative, PACKAGE)).relative_to(root).as_posix()
             paths.append(f"{path}/inside.txt" if relative in FOLDERS else path)
     for path in paths:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -259,7 +283,8 @@ def tree(root):
 def owned_by(root, relative_paths):
     """Files of the tree under any of relative_paths."""
     prefixes = [
-        POST.resolve(root, rel, PACKAGE).relative_to(root).as_posix() for rel in relative_paths
+        Path(POST.resolve(root, rel, PACKAGE)).relative_to(root).as_posix()
+        for rel in relative_paths
     ]
     return {
         path for path in tree(root) if any(path == p or path.startswith(p + "/") for p in prefixes)
@@ -287,7 +312,7 @@ def test_remover_removes_exactly_its_files(tmp_path, option):
     REMOVERS[option](root)
     assert tree(root) == before - owned
     for relative in harness.OPTION_PATHS[option]:
-        assert not POST.resolve(root, relative, PACKAGE).exists()
+        assert not os.path.lexists(POST.resolve(root, relative, PACKAGE))
 
 
 @pytest.mark.parametrize("option", list(REMOVERS), ids=lambda option: option[0])
@@ -295,6 +320,12 @@ def test_remover_accepts_missing_files(tmp_path, option):
     (tmp_path / "wsgi.py").write_text("x\n")
     REMOVERS[option](tmp_path)
     assert tree(tmp_path) == {"wsgi.py"}
+
+
+def test_new_secret_key_is_like_token_urlsafe_48():
+    keys = {POST.new_secret_key() for _ in range(20)}
+    assert len(keys) == 20
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{64}", key) for key in keys)
 
 
 def secret_of(env_text):

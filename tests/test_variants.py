@@ -64,6 +64,28 @@ def test_dotenv_has_its_own_secret(bake, variant):
     harness.assert_none(harness.dotenv_problems(bake(variant)))
 
 
+def test_files_copied_without_rendering_hold_no_jinja():
+    harness.assert_none(harness.copy_without_render_problems())
+
+
+def test_copy_without_render_check_sees_a_jinja_tag(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "plain.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "options.py").write_text("{%- if cookiecutter.use_otp %}\n")
+    (tmp_path / "data.txt").write_text("{{ cookiecutter.project_name }}\n")
+    config = {"_copy_without_render": ["pkg", "data.txt", "gone.txt"]}
+    assert harness.copied_without_rendering(config, tmp_path) == {
+        "data.txt": "data.txt",
+        "pkg/options.py": "pkg",
+        "pkg/plain.py": "pkg",
+    }
+    problems = harness.copy_without_render_problems(config, tmp_path)
+    assert len(problems) == 3
+    assert problems[0].startswith("gone.txt: in _copy_without_render but matches nothing")
+    assert problems[1].startswith("data.txt:1: Jinja syntax")
+    assert problems[2].startswith("pkg/options.py:1: Jinja syntax")
+
+
 LICENSE_TEXTS = {
     "MIT": ["MIT License", "Permission is hereby granted, free of charge"],
     "BSD-3-Clause": ["Redistribution and use in source and binary forms", "Neither the name"],
