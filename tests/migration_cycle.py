@@ -23,6 +23,7 @@ import os
 import re
 import sys
 
+import click
 from flask_migrate import check, downgrade, upgrade
 from sqlalchemy import text
 
@@ -124,7 +125,10 @@ def step(problems, what, action):
 
 def cycle(package, url):
     os.environ["DATABASE_URL"] = url
-    app = package.create_app("development")
+    # Loaded as the `flask` command loads it: the app sets up Flask-Migrate only while
+    # a click command runs.
+    with click.Context(click.Command("flask")):
+        app = package.create_app("development")
     db = app.extensions["sqlalchemy"]
     problems = []
     with app.app_context():

@@ -1,7 +1,12 @@
 """Production configuration (ASVS 13.4, 3.3, 4.1): refuses unsafe settings, cookies, hosts."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+import click
 import pytest
 from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, production_env, set_env
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -12,6 +17,7 @@ from {{ cookiecutter.package_name }}.config import ConfigurationError
 from conftest import PASSWORD, create_user
 
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def production_with(monkeypatch, **changes):
@@ -184,3 +190,23 @@ def test_trusted_hosts_from_the_environment(make_app):
     )
     assert json_reply.status_code == 400
     assert json_reply.get_json()["error"] == "Bad request"
+
+
+def test_a_web_worker_never_imports_flask_migrate():
+    # What gunicorn does: import wsgi, outside any command. A fresh interpreter, as
+    # this test session may have imported Flask-Migrate already.
+    code = "import sys, wsgi; sys.exit('flask_migrate' in sys.modules)"
+    env = {**os.environ, "APP_ENV": "testing"}
+    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr or "wsgi imported flask_migrate"
+
+
+def test_commands_get_flask_db(make_app):
+    # The `flask` command loads the app while click runs it.
+    with click.Context(click.Command("flask")):
+        command_app = make_app("testing")
+    # Reads migrations/ (Alembic prints the head itself, past click's runner).
+    result = command_app.test_cli_runner().invoke(args=["db", "heads"])
+    assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 import logging
 import os
 
+import click
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 
@@ -15,7 +16,7 @@ from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
 from .config import load_config
 from .errors import register_error_pages
-from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .extensions import csrf, db, limiter, login_manager, mail
 from .main.routes import bp as main_bp
 
 
@@ -40,12 +41,24 @@ def create_app(config_name: str | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    # Batch mode lets SQLite alter tables (it recreates them behind the scenes).
-    migrate.init_app(app, db, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    if click.get_current_context(silent=True):
+        register_migrations(app)
+
+
+def register_migrations(app: Flask) -> None:
+    """`flask db`, set up only when the app is loaded by a command (click is running).
+
+    Flask-Migrate imports Alembic and Mako, about 11 MB that no web worker needs, so a
+    gunicorn worker never imports it.
+    """
+    from flask_migrate import Migrate
+
+    # Batch mode lets SQLite alter tables (it recreates them behind the scenes).
+    Migrate(app, db, render_as_batch=True)
 
 
 def register_blueprints(app: Flask) -> None:

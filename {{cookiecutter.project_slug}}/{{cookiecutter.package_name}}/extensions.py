@@ -1,10 +1,12 @@
-"""The Flask extensions, created here unbound and bound to the app in create_app()."""
+"""The Flask extensions, created here unbound and bound to the app in create_app().
+
+Flask-Migrate is not here: only the command line needs it (see register_migrations).
+"""
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -12,7 +14,6 @@ from sqlalchemy import MetaData
 from .database import NAMING_CONVENTION
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
