@@ -76,9 +76,9 @@ def count_users(*conditions):
 def user_figures() -> dict[str, int]:
     """The dashboard's counts, in one query that reads no row of the table.
 
-    SQLite counts all accounts from the entries of its smallest index, PostgreSQL
-    from an index alone. The exceptions are counted from their small partial indexes
-    (models.py) and subtracted; new sign-ups are a range of the created_at index.
+    All accounts are counted from the entries of an index. The exceptions are
+    counted from their small partial indexes (models.py) and subtracted; new sign-ups
+    are a range of the created_at index.
     """
     figures = select(
         count_users().label("total"),
@@ -151,8 +151,8 @@ def users_page(query: str | None) -> UsersPage:
     The page's ids come from the index on (created_at, id, email) alone: walked from
     the newest account, it stops once it has one more than a page. With many matches
     that is a few entries; with few or none it is the whole index, but never a row of
-    the table (PostgreSQL may use its trigram index instead). Then the page's accounts
-    are read by id.
+    the table{% if cookiecutter.database == "postgresql" %} (PostgreSQL may use its trigram index instead){% endif %}. Then the page's
+    accounts are read by id.
     """
     ids = select(User.id).order_by(User.created_at.desc(), User.id.desc())
     if query:
