@@ -1,3 +1,5 @@
+from extra_apps import PRODUCTION_URL
+
 from conftest import create_user, log_in
 
 
@@ -25,3 +27,10 @@ def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(make_app, tmp_path):
+    unreachable = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'no-such-folder' / 'app.db'}")
+    response = unreachable.test_client().get("/healthz", base_url=PRODUCTION_URL)
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
