@@ -15,7 +15,7 @@ import sqlite3
 
 import pytest
 from extra_apps import TEMPLATES, AppFactory
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
@@ -133,10 +133,24 @@ def create_user(email: str = "user@example.com", password: str = PASSWORD, **fie
 {%- if cookiecutter.use_otp %}
     fields.setdefault("email_verified_at", utcnow())
 {%- endif %}
-    user = User(email=email, password_hash=hash_password(password), **fields)
+    user = User(email=email, password_hash=hash_of(password), **fields)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+# bcrypt is slow on purpose, even at the testing cost; hundreds of accounts share a few
+# passwords, so each (password, cost) is hashed once. Any bcrypt hash of a password
+# verifies it, whatever its salt, so the accounts behave exactly as with hashes of
+# their own.
+PASSWORD_HASHES: dict[tuple[str, int], str] = {}
+
+
+def hash_of(password: str) -> str:
+    key = (password, current_app.config["BCRYPT_LOG_ROUNDS"])
+    if key not in PASSWORD_HASHES:
+        PASSWORD_HASHES[key] = hash_password(password)
+    return PASSWORD_HASHES[key]
 
 
 def find_user(email: str) -> User | None:

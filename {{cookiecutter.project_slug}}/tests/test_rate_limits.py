@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 {%- if cookiecutter.use_otp %}
@@ -280,7 +279,13 @@ def test_limits_key_on_the_client_behind_a_trusted_proxy(make_app):
     assert try_login(client, address="10.0.0.1", headers=other).status_code == 200
 
 
-# --- storage ----------------------------------------------------------------------
+# --- storage: the app in processes of its own -------------------------------------
+#
+# The last two tests run the app in processes of their own: a fresh interpreter with
+# Redis unreachable, and gunicorn with two workers on real Redis. Each process spends
+# a second or more importing the app, so both are started with this module's first
+# test and boot (on another core) while the in-process tests above run; the tests
+# below then take their answers.
 
 
 def clean_env(**values: str) -> dict[str, str]:
@@ -293,7 +298,10 @@ def clean_env(**values: str) -> dict[str, str]:
 
 
 REDIS_DOWN_SCRIPT = """
-import json, re
+import time
+
+started = time.monotonic()
+import json, os, re, sys
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.extensions import db
 
@@ -314,38 +322,170 @@ for number in range(4):
     )
     statuses.append(response.status_code)
 health = client.get("/healthz", base_url=url).status_code
-print(json.dumps(dict(statuses=statuses, health=health)))
+seconds = time.monotonic() - started
+print(json.dumps(dict(statuses=statuses, health=health, seconds=seconds)))
+# Everything is said: skip tearing the interpreter down (a few tenths of a second).
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
 """
 
 
-def test_limits_still_apply_when_redis_is_down(tmp_path):
+class RedisDownScript:
+    """REDIS_DOWN_SCRIPT in a production environment whose Redis does not answer."""
+
+    def __init__(self) -> None:
+        env = clean_env(
+            RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
+            RATELIMIT_LOGIN_PER_ADDRESS="3/minute",
+            BCRYPT_LOG_ROUNDS="4",
+        )
+        self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
+            [sys.executable, "-c", REDIS_DOWN_SCRIPT],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.output: tuple[str, str] | None = None
+
+    def result(self) -> tuple[int, str, str]:
+        """Exit status, stdout and stderr, once the script has finished."""
+        if self.output is None:
+            self.output = self.process.communicate(timeout=60)
+        return self.process.returncode, *self.output
+
+    def stop(self) -> None:
+        if self.output is None:
+            self.process.kill()
+            self.output = self.process.communicate()
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+LIMIT = 6  # sign-in attempts per address and minute for gunicorn
+
+
+def listening_socket() -> socket.socket:
+    """A socket that listens on a free port before gunicorn starts, handed to it as
+    fd://N: no other process can take the port in between, and requests sent early
+    wait in the kernel's queue until a worker has booted, so nothing has to poll."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    return listener
+
+
+# A worker told to stop once the test has its answers need not tear its interpreter
+# down (most of a second each); gunicorn's master still reaps it as usual. A worker
+# that failed to boot or crashed exits as gunicorn would have it.
+QUICK_EXIT_CONFIG = """
+import os
+
+
+def worker_exit(server, worker):
+    if worker.booted and not worker.alive:
+        os._exit(0)
+"""
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app` with two sync workers, rate limits counted in Redis."""
+
+    def __init__(self, folder: Path) -> None:
+        listener = listening_socket()
+        self.port = listener.getsockname()[1]
+        self.prefix = f"test-{uuid.uuid4().hex}"
+        self.access_log = folder / "access.log"
+        self.error_log = folder / "error.log"
+        env = clean_env(
+            BASE_URL=f"http://127.0.0.1:{self.port}",
+            DATABASE_URL=f"sqlite:///{folder / 'app.db'}",
+            RATELIMIT_STORAGE_URI=REDIS_URL,
+            RATELIMIT_KEY_PREFIX=self.prefix,
+            RATELIMIT_LOGIN_PER_ADDRESS=f"{LIMIT}/minute",
+            RATELIMIT_LOGIN_PER_ACCOUNT="1000/minute",
+            # Slow enough (tens of ms per attempt) that two attempts sent together overlap.
+            BCRYPT_LOG_ROUNDS="10",
+            # gunicorn's control socket (version 24 and later) goes here, not to ~/.gunicorn.
+            XDG_RUNTIME_DIR=str(folder),
+        )
+        engine = create_engine(env["DATABASE_URL"])
+        db.metadata.create_all(engine)
+        engine.dispose()
+        config = folder / "gunicorn_quick_exit.py"
+        config.write_text(QUICK_EXIT_CONFIG)
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            f"--config={config}",
+            "--workers=2",
+            f"--bind=fd://{listener.fileno()}",
+            f"--access-logfile={self.access_log}",
+            "--access-logformat=%(p)s %(m)s %(U)s %(s)s",
+            f"--error-logfile={self.error_log}",
+            "wsgi:app",
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=PROJECT_ROOT, env=env, pass_fds=[listener.fileno()]
+        )
+        listener.close()  # gunicorn holds it now; if gunicorn exits, requests fail at once
+
+    def wait_until_up(self) -> None:
+        """The first /healthz answer; it comes as soon as a worker has booted."""
+        try:
+            status, _, _ = Browser(self.port).request("GET", "/healthz")
+        except OSError as error:  # gunicorn exited and took the socket with it
+            status = error
+        if status != 200:
+            state = "stopped" if self.process.poll() is not None else "did not answer /healthz"
+            pytest.fail(f"gunicorn {state} ({status}):\n{self.error_log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+E2E_TESTS = (
+    "test_limits_still_apply_when_redis_is_down",
+    "test_two_gunicorn_workers_share_one_count_in_redis",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def started_early(request, tmp_path_factory):
+    """The processes of the tests below that this run selected, started now."""
+    selected = {item.name for item in request.session.items if item.path == request.path}
+    started = {}
+    if E2E_TESTS[0] in selected:
+        started["redis_down"] = RedisDownScript()
+    if E2E_TESTS[1] in selected:
+        started["gunicorn"] = Gunicorn(tmp_path_factory.mktemp("gunicorn"))
+    yield started
+    for process in started.values():
+        process.stop()
+
+
+def test_limits_still_apply_when_redis_is_down(started_early):
     """Fail-safe (config.py): with Redis unreachable each worker counts in memory."""
-    env = clean_env(
-        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
-        RATELIMIT_LOGIN_PER_ADDRESS="3/minute",
-        BCRYPT_LOG_ROUNDS="4",
-    )
-    started = time.monotonic()
-    result = subprocess.run(  # noqa: S603 (our own interpreter and script)
-        [sys.executable, "-c", REDIS_DOWN_SCRIPT],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    # Not fail-open (a 4th guess would pass) and not fail-closed (500s).
+    returncode, stdout, stderr = started_early["redis_down"].result()
+    assert returncode == 0, stderr
+    outcome = json.loads(stdout.strip().splitlines()[-1])
+    seconds = outcome.pop("seconds")
+    # Not fail-open (a 4th guess would pass) and not fail-closed (500s) ...
     assert outcome == {"statuses": [200, 200, 200, 429], "health": 200}
-    assert "Rate limit storage unreachable" in result.stderr
-    assert time.monotonic() - started < 30
+    assert "Rate limit storage unreachable" in stderr
+    # ... and a dead Redis does not hang the app.
+    assert seconds < 30
 
 
 # --- real Redis, several gunicorn workers -------------------------------------------
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -387,55 +527,11 @@ class Browser:
         return response.status, response.headers, text
 
 
-def wait_until_up(server: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn stopped:\n{log.read_text()}")
-        try:
-            status, _, _ = Browser(port).request("GET", "/healthz")
-        except OSError:
-            status = None
-        if status == 200:
-            return
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer /healthz:\n{log.read_text()}")
-
-
-def test_two_gunicorn_workers_share_one_count_in_redis(tmp_path, redis_client):
-    limit = 6
-    port = free_port()
-    prefix = f"test-{uuid.uuid4().hex}"
-    env = clean_env(
-        BASE_URL=f"http://127.0.0.1:{port}",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
-        RATELIMIT_STORAGE_URI=REDIS_URL,
-        RATELIMIT_KEY_PREFIX=prefix,
-        RATELIMIT_LOGIN_PER_ADDRESS=f"{limit}/minute",
-        RATELIMIT_LOGIN_PER_ACCOUNT="1000/minute",
-        # Slow enough (tens of ms per attempt) that two attempts sent together overlap.
-        BCRYPT_LOG_ROUNDS="10",
-    )
-    engine = create_engine(env["DATABASE_URL"])
-    db.metadata.create_all(engine)
-    engine.dispose()
-    access_log = tmp_path / "access.log"
-    error_log = tmp_path / "error.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers=2",
-        f"--bind=127.0.0.1:{port}",
-        f"--access-logfile={access_log}",
-        "--access-logformat=%(p)s %(m)s %(U)s %(s)s",
-        f"--error-logfile={error_log}",
-        "wsgi:app",
-    ]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)  # noqa: S603
+def test_two_gunicorn_workers_share_one_count_in_redis(started_early, redis_client):
+    server = started_early["gunicorn"]
     try:
-        wait_until_up(server, port, error_log)
-        browser = Browser(port)
+        server.wait_until_up()
+        browser = Browser(server.port)
         _, _, page = browser.request("GET", "/auth/login")
         token = CSRF_VALUE.search(page).group(1)
 
@@ -444,13 +540,13 @@ def test_two_gunicorn_workers_share_one_count_in_redis(tmp_path, redis_client):
             return browser.request("POST", "/auth/login", body)
 
         # Two at a time: each sync worker takes one (bcrypt keeps both busy), so both
-        # workers count. With per-worker memory each would allow `limit` on its own.
+        # workers count. With per-worker memory each would allow `LIMIT` on its own.
         with ThreadPoolExecutor(max_workers=2) as pool:
             statuses = []
-            for first in range(0, limit, 2):
+            for first in range(0, LIMIT, 2):
                 statuses += [status for status, _, _ in pool.map(attempt, (first, first + 1))]
-            assert statuses == [200] * limit
-            refused = list(pool.map(attempt, (limit, limit + 1)))
+            assert statuses == [200] * LIMIT
+            refused = list(pool.map(attempt, (LIMIT, LIMIT + 1)))
         for status, headers, text in refused:
             assert status == 429
             assert "Too many requests" in text
@@ -458,17 +554,13 @@ def test_two_gunicorn_workers_share_one_count_in_redis(tmp_path, redis_client):
 
         workers = {
             line.split()[0]
-            for line in access_log.read_text().splitlines()
+            for line in server.access_log.read_text().splitlines()
             if " POST /auth/login " in line
         }
         assert len(workers) == 2, "both workers must have served the sign-in attempts"
-        assert any(redis_client.scan_iter(match=f"*{prefix}*")), "nothing was counted in Redis"
+        pattern = f"*{server.prefix}*"
+        assert any(redis_client.scan_iter(match=pattern)), "nothing was counted in Redis"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        for key in redis_client.scan_iter(match=f"*{prefix}*"):
+        server.stop()
+        for key in redis_client.scan_iter(match=f"*{server.prefix}*"):
             redis_client.delete(key)
