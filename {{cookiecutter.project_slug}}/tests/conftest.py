@@ -82,9 +82,11 @@ def _clean_state(app):
     yield
     with app.app_context():
         db.session.remove()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        # Plain DELETEs on a connection: through the ORM session each would also go
+        # through its bulk-delete machinery, which doubles the cost of every test's end.
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
     limiter.reset()
 
 
