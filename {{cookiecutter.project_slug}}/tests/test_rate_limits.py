@@ -62,12 +62,6 @@ def assert_throttled(response):
     assert 0 < int(response.headers["Retry-After"]) <= 60
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- login ------------------------------------------------------------------------
 
 
@@ -335,8 +329,13 @@ class RedisDownScript:
     """REDIS_DOWN_SCRIPT in a production environment whose Redis does not answer."""
 
     def __init__(self) -> None:
+        # Bound but not listening: connections to its port are refused, and no other
+        # process can take the port while the script runs.
+        self.dead_port = socket.socket()
+        self.dead_port.bind(("127.0.0.1", 0))
+        port = self.dead_port.getsockname()[1]
         env = clean_env(
-            RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
+            RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0",  # nothing listens
             RATELIMIT_LOGIN_PER_ADDRESS="3/minute",
             BCRYPT_LOG_ROUNDS="4",
         )
@@ -361,6 +360,7 @@ class RedisDownScript:
         if self.output is None:
             self.process.kill()
             self.output = self.process.communicate()
+        self.dead_port.close()
 
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
