@@ -30,6 +30,12 @@ CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 INPUT_VALUE = re.compile(r'value="([^"]+)"')
 AUDIT_EVENTS = 20_000
 DOMAINS = ("example.com", "mail.org", "corp.net")
+# Some accounts of every kind the dashboard counts (more than most sites have), so
+# that no figure comes from an empty index: 1 in 1,000 an admin, 1 in 20
+# deactivated, 1 in 10 not verified.
+ADMIN_EVERY = 1_000
+DEACTIVATED_EVERY = 20
+UNVERIFIED_EVERY = 10
 
 # The admin pages timed: the dashboard, the users list, and searches with few, many
 # and no matches (the search plans differ with the number of matches).
@@ -66,12 +72,20 @@ def load_project(package: str):
     }
 
 
-def user_row(models, email: str, password_hash: str, created_at, is_admin=False) -> dict:
+def user_row(
+    models,
+    email: str,
+    password_hash: str,
+    created_at,
+    is_admin=False,
+    is_active=True,
+    is_verified=True,
+) -> dict:
     """The columns of one account; optional ones only when the variant has them."""
     row = {
         "email": email,
         "password_hash": password_hash,
-        "is_active": True,
+        "is_active": is_active,
         "created_at": created_at,
         "password_changed_at": created_at,
     }
@@ -79,7 +93,7 @@ def user_row(models, email: str, password_hash: str, created_at, is_admin=False)
     if "is_admin" in columns:
         row["is_admin"] = is_admin
     if "email_verified_at" in columns:
-        row["email_verified_at"] = created_at
+        row["email_verified_at"] = created_at if is_verified else None
         row["otp_failed_attempts"] = 0
     return row
 
@@ -139,7 +153,16 @@ def insert_accounts(project, users: int) -> float:
     for number in range(users):
         created_at = now - timedelta(minutes=rng.randrange(525_600))
         email = f"user{number:06}@{rng.choice(DOMAINS)}"
-        batch.append(user_row(models, email, password_hash, created_at))
+        row = user_row(
+            models,
+            email,
+            password_hash,
+            created_at,
+            is_admin=number % ADMIN_EVERY == 0,
+            is_active=number % DEACTIVATED_EVERY != 0,
+            is_verified=number % UNVERIFIED_EVERY != 0,
+        )
+        batch.append(row)
         if len(batch) == 10_000:
             db.session.execute(insert(models.User), batch)
             batch = []
