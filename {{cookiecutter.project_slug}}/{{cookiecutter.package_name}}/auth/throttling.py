@@ -20,8 +20,8 @@ from ..forms import MAX_EMAIL_LENGTH, normalise_email
 
 LOGIN_ACCOUNT_SCOPE = "login-per-account"
 # Every limit here counts form posts (methods=["POST"]). Exempting the other methods
-# up front spares each page view Flask-Limiter's per-request work of resolving limits
-# only to drop them: about a third of the cost of showing the login form.
+# up front spares each page view Flask-Limiter's work of resolving the limits only to
+# drop them.
 UNLIMITED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
