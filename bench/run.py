@@ -351,17 +351,14 @@ def report(results: dict, args: argparse.Namespace) -> str:
 
 
 def bake_section(results: dict, args: argparse.Namespace) -> list[str]:
-    parts = []
     rows = [[name, spread(wall), spread(cpu)] for name, wall, cpu in results["bakes"]]
-    parts.append(
+    return [
         f"**Bake time** (`cookiecutter --no-input`, {args.bake_runs} runs each)\n\n"
         + table(["variant", "wall s", "CPU s"], rows)
-    )
-    return parts
+    ]
 
 
 def suite_section(results: dict, args: argparse.Namespace) -> list[str]:
-    parts = []
     wall, cpu, outcome = results["project_suite"]
     rows = [
         [
@@ -374,14 +371,12 @@ def suite_section(results: dict, args: argparse.Namespace) -> list[str]:
     if "template_suite" in results:
         wall, cpu, outcome = results["template_suite"]
         rows.append(["whole template suite (1 run)", f"{wall:.1f}", f"{cpu:.1f}", outcome])
-    parts.append(
+    return [
         "**Test suites**\n\n" + table(["suite", "wall s", "CPU s (all processes)", "result"], rows)
-    )
-    return parts
+    ]
 
 
 def serving_section(results: dict, args: argparse.Namespace) -> list[str]:
-    parts = []
     rows = []
     for path in SERVED_PATHS:
         figures = results["serving"][path]
@@ -401,7 +396,7 @@ def serving_section(results: dict, args: argparse.Namespace) -> list[str]:
                 ratio = run["rps"] / figures["bare"]["rps"]
                 label = f"**ratio** {APP_NAMES[name]} / bare Flask"
                 rows.append([f"`GET {path}`", label, f"**{ratio:.2f}**", "", "", ""])
-    parts.append(
+    serving = (
         f"**Serving** (gunicorn, {serve.WORKERS} sync workers, production config, "
         f"SQLite; rate limits raised to {UNLIMITED} in memory://; load by "
         f"{serve.load_tool()}, {serve.CONNECTIONS} connections, {args.rounds} alternating "
@@ -410,24 +405,20 @@ def serving_section(results: dict, args: argparse.Namespace) -> list[str]:
     )
 
     rss = results["serving"]["rss"]
-    parts.append(
-        "**Memory** (RSS per gunicorn worker after the serving runs)\n\n"
-        + table(
-            ["app", "MB per worker"],
-            [
-                [APP_NAMES[name], ", ".join(f"{size:.1f}" for size in sizes)]
-                for name, sizes in rss.items()
-            ],
-        )
+    memory = "**Memory** (RSS per gunicorn worker after the serving runs)\n\n" + table(
+        ["app", "MB per worker"],
+        [
+            [APP_NAMES[name], ", ".join(f"{size:.1f}" for size in sizes)]
+            for name, sizes in rss.items()
+        ],
     )
-    return parts
+    return [serving, memory]
 
 
 def login_section(results: dict, args: argparse.Namespace) -> list[str]:
-    parts = []
     login = results["login"]
     ratio = login["login_post"]["median"] / login["checkpw"]["median"]
-    parts.append(
+    return [
         f"**Login cost** (in-process, cost {login['rounds']}, {args.login_runs} runs each, "
         "interleaved)\n\n"
         + table(
@@ -438,23 +429,20 @@ def login_section(results: dict, args: argparse.Namespace) -> list[str]:
                 ["**ratio** (framework overhead)", f"**{ratio:.3f}**"],
             ],
         )
-    )
-    return parts
+    ]
 
 
 def admin_section(results: dict, args: argparse.Namespace) -> list[str]:
-    parts = []
     rows = []
     for admin in results["admin"]:
         for page, figures in admin["pages"].items():
             rows.append([admin["database"], page, spread(figures, 1)])
     users = f"{args.users:,}"
-    parts.append(
+    return [
         f"**Admin panel** with {users} users and 20,000 audit entries (in-process, "
         f"{args.admin_runs} requests each after one warm-up)\n\n"
         + table(["database", "page", "ms"], rows)
-    )
-    return parts
+    ]
 
 
 def targets(results: dict) -> list[list[str]]:
