@@ -26,10 +26,13 @@ WRK_LINE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTI
 TIME_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A socket listening on a free loopback port, handed to gunicorn as fd://N: no
+    other process can take the port between choosing it and gunicorn's start."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(128)
+    return listener
 
 
 class Gunicorn:
@@ -37,8 +40,8 @@ class Gunicorn:
 
     def __init__(self, name: str, app: str, cwd: Path, env: dict[str, str], log: Path):
         self.name = name
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
+        listener = listening_socket()
+        self.url = f"http://{HOST}:{listener.getsockname()[1]}"
         command = [
             sys.executable,
             "-m",
@@ -46,15 +49,21 @@ class Gunicorn:
             "--workers",
             str(WORKERS),
             "--bind",
-            f"{HOST}:{self.port}",
+            f"fd://{listener.fileno()}",
             "--log-level",
             "warning",
             app,
         ]
         self.log = log.open("w")
         self.process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
         )
+        listener.close()  # gunicorn holds it now
 
     def wait_until_ready(self, path: str = "/healthz", timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
