@@ -415,7 +415,7 @@ def serving_section(results: dict, args: argparse.Namespace) -> list[str]:
         f"**Serving** (gunicorn, {serve.WORKERS} sync workers, production config, "
         f"SQLite; rate limits raised to {UNLIMITED} in memory://; load by "
         f"{serve.load_tool()}, {serve.CONNECTIONS} connections, {args.rounds} alternating "
-        f"rounds of {args.seconds} s after a 2 s warm-up)\n\n"
+        f"rounds of {args.seconds} s after a warm-up round)\n\n"
         + table(["request", "app", "requests/s", "p50 ms", "p99 ms", "errors"], rows)
     )
 

@@ -197,7 +197,7 @@ def compare(servers: dict[str, Gunicorn], path: str, rounds: int, seconds: int) 
     machine lands on both rather than on whichever happened to run at the time.
     """
     for server in servers.values():
-        measure(server.url + path, 2)  # warm-up
+        measure(server.url + path, seconds)  # warm-up, a round like the others
     samples: dict[str, list[dict]] = {name: [] for name in servers}
     for _ in range(rounds):
         for name, server in servers.items():
