@@ -24,7 +24,13 @@ SECRET_KEY_LINE = "SECRET_KEY="
 # What each option owns, relative to the generated project; PKG stands for the
 # package folder. The template's tests read these lists too: every path must exist
 # when its option is on and be gone when it is off.
-ADMIN_PATHS = ("PKG/admin", "PKG/templates/admin", "tests/test_admin.py", "tests/test_cli.py")
+ADMIN_PATHS = (
+    "PKG/admin",
+    "PKG/templates/admin",
+    "PKG/templates/auth/reauthenticate.html",
+    "tests/test_admin.py",
+    "tests/test_cli.py",
+)
 OTP_PATHS = (
     "PKG/auth/otp.py",
     "PKG/templates/auth/verify.html",

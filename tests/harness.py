@@ -303,6 +303,10 @@ OPTION_MARKERS = {
         r"\badmin\.\w",  # endpoints and modules: admin.users, PKG.admin.routes
         r"\.admin\b",  # imports: from .admin import ..., PKG.admin
         r"/admin\b",  # URLs and paths
+        # Asking for the password again exists for the admin pages only.
+        r"(?i)reauthenticat",
+        r"\bauthenticated_at\b",
+        r"\bmark_authenticated\b",
     ],
     ("use_otp", False): [
         r"\bOneTimeCode\b",

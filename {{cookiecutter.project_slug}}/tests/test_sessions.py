@@ -16,7 +16,9 @@ def only_session() -> UserSession:
 def age(user_session: UserSession, **delta) -> None:
     user_session.created_at -= timedelta(**delta)
     user_session.last_seen_at -= timedelta(**delta)
+{%- if cookiecutter.use_admin %}
     user_session.authenticated_at -= timedelta(**delta)
+{%- endif %}
     db.session.commit()
 
 

@@ -101,8 +101,10 @@ class Config:
     SESSION_ABSOLUTE_LIFETIME = timedelta(days=30)
     REMEMBER_COOKIE_DURATION = SESSION_ABSOLUTE_LIFETIME
     SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
-    # Sensitive pages (admin) ask for the password again when the last one is older.
+{%- if cookiecutter.use_admin %}
+    # The admin pages ask for the password again when the last one is older.
     REAUTHENTICATION_WINDOW = timedelta(minutes=15)
+{%- endif %}
 
     # Password policy (NIST SP 800-63B / ASVS 6.2): length and a deny-list, no
     # composition rules unless a team's policy demands them.

@@ -119,8 +119,10 @@ class UserSession(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     remember: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+{%- if cookiecutter.use_admin %}
     # When the user last proved they know the password (login or re-authentication).
     authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+{%- endif %}
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))

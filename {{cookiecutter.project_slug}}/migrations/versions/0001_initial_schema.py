@@ -86,7 +86,9 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("remember", sa.Boolean(), nullable=False),
         timestamp("created_at"),
+{%- if cookiecutter.use_admin %}
         timestamp("authenticated_at"),
+{%- endif %}
         timestamp("last_seen_at"),
         sa.Column("ip_address", sa.String(length=45), nullable=True),
         sa.Column("user_agent", sa.String(length=255), nullable=True),

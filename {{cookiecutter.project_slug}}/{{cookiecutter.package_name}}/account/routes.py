@@ -7,7 +7,11 @@ from sqlalchemy import select
 
 from ..auth.accounts import set_password
 from ..auth.passwords import verify_password
+{%- if cookiecutter.use_admin %}
 from ..auth.sessions import end_all_sessions, end_session, mark_authenticated
+{%- else %}
+from ..auth.sessions import end_all_sessions, end_session
+{%- endif %}
 from ..auth.throttling import limit_per_user
 from ..events import log_security_event
 from ..extensions import db
@@ -36,7 +40,9 @@ def change_password():
     if form.validate_on_submit():
         if verify_password(form.current_password.data, current_user.password_hash):
             set_password(current_user, form.password.data, keep=current_user.current_session)
+{%- if cookiecutter.use_admin %}
             mark_authenticated(current_user.current_session)
+{%- endif %}
             flash("Your password has been changed and your other sessions signed out.", "success")
             return redirect(url_for("main.dashboard"))
         log_security_event("password.change_failure", current_user)

@@ -62,8 +62,10 @@ class ResetPasswordForm(BaseForm):
     def __init__(self, email: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.policy_email = email
+{%- if cookiecutter.use_admin %}
 
 
 class ReauthenticateForm(BaseForm):
     password = password_field()
     submit = SubmitField("Continue")
+{%- endif %}

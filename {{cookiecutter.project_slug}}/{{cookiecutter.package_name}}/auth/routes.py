@@ -15,7 +15,11 @@ from flask import (
 {%- endif %}
     url_for,
 )
+{%- if cookiecutter.use_admin %}
 from flask_login import current_user, login_required
+{%- else %}
+from flask_login import current_user
+{%- endif %}
 
 from ..events import log_security_event
 from ..mail import send_email
@@ -33,7 +37,9 @@ from .accounts import (
 from .forms import (
     ForgotPasswordForm,
     LoginForm,
+{%- if cookiecutter.use_admin %}
     ReauthenticateForm,
+{%- endif %}
     ResetPasswordForm,
     SignupForm,
 {%- if cookiecutter.use_otp %}
@@ -41,12 +47,18 @@ from .forms import (
 {%- endif %}
 )
 from .passwords import MAX_PASSWORD_BYTES, verify_password
+{%- if cookiecutter.use_admin %}
 from .sessions import end_session, mark_authenticated, start_session
+{%- else %}
+from .sessions import end_session, start_session
+{%- endif %}
 from .throttling import (
     clear_login_failures,
     limit_per_account,
     limit_per_address,
+{%- if cookiecutter.use_admin %}
     limit_per_user,
+{%- endif %}
     login_per_account,
 )
 
@@ -256,8 +268,10 @@ def reset_password(token: str):
         flash("Your password has been changed. Sign in with the new one.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
+{%- if cookiecutter.use_admin %}
 
 
+# The admin pages send here whoever last gave their password too long ago.
 @bp.route("/reauthenticate", methods=["GET", "POST"])
 @limit_per_address("RATELIMIT_LOGIN_PER_ADDRESS")
 @login_required
@@ -271,3 +285,4 @@ def reauthenticate():
         log_security_event("reauthentication.failure", current_user)
         form.password.errors.append("That password is not correct.")
     return render_template("auth/reauthenticate.html", form=form)
+{%- endif %}

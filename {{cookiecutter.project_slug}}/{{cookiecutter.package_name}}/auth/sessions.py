@@ -62,6 +62,7 @@ def end_all_sessions(user: User, keep: UserSession | None = None) -> int:
     result = db.session.execute(statement)
     db.session.commit()
     return result.rowcount
+{%- if cookiecutter.use_admin %}
 
 
 def mark_authenticated(user_session: UserSession) -> None:
@@ -73,6 +74,7 @@ def mark_authenticated(user_session: UserSession) -> None:
 def authenticated_recently(user_session: UserSession) -> bool:
     window = current_app.config["REAUTHENTICATION_WINDOW"]
     return utcnow() - user_session.authenticated_at <= window
+{%- endif %}
 
 
 def is_expired(user_session: UserSession, now: datetime) -> bool:
