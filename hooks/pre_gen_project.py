@@ -86,6 +86,12 @@ TAKEN_NAMES = {
 TEXT_FIELDS = ("project_name", "description", "author_name", "domain_name", "version")
 UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f\x7f]')
 
+# The answers are written into lines of Python that must stay within the project's
+# line length (100): imports, paths, the page titles' name and the e-mail sender.
+MAX_PROJECT_NAME_LENGTH = 60
+MAX_NAME_LENGTH = 30  # project_slug and package_name
+MAX_DOMAIN_NAME_LENGTH = 70
+
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 DOMAIN_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 # The public version scheme of PEP 440 (pip refuses anything else in pyproject.toml).
@@ -93,8 +99,11 @@ VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?
 
 
 def check_project_name(context):
-    if not context["project_name"].strip():
+    name = context["project_name"]
+    if not name.strip():
         return "project_name must not be empty"
+    if len(name) > MAX_PROJECT_NAME_LENGTH:
+        return f"project_name must be at most {MAX_PROJECT_NAME_LENGTH} characters"
     return None
 
 
@@ -111,6 +120,8 @@ def check_project_slug(context):
         return f'project_slug "{slug}" {NAME_RULE}'
     if slug in WINDOWS_RESERVED:
         return f'project_slug "{slug}" is a name Windows reserves for a device; choose another'
+    if len(slug) > MAX_NAME_LENGTH:
+        return f'project_slug "{slug}" must be at most {MAX_NAME_LENGTH} characters'
     return None
 
 
@@ -127,6 +138,8 @@ def check_package_name(context):
         return f'package_name "{name}" would shadow a dependency or a project file of the same name'
     if name in WINDOWS_RESERVED:
         return f'package_name "{name}" is a name Windows reserves for a device; choose another'
+    if len(name) > MAX_NAME_LENGTH:
+        return f'package_name "{name}" must be at most {MAX_NAME_LENGTH} characters'
     return None
 
 
@@ -141,6 +154,8 @@ def check_domain_name(context):
     domain = context["domain_name"]
     if not DOMAIN_PATTERN.match(domain):
         return f'domain_name "{domain}" must be a host name like example.com (lower case)'
+    if len(domain) > MAX_DOMAIN_NAME_LENGTH:
+        return f'domain_name "{domain}" must be at most {MAX_DOMAIN_NAME_LENGTH} characters'
     return None
 
 

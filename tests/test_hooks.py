@@ -87,7 +87,13 @@ def test_defaults_pass():
     assert PRE.first_error(context()) is None
 
 
-@pytest.mark.parametrize("slug", ["flask_auth_app", "a", "app2", "my_app_v2", "console", "comx"])
+LONGEST_NAME = "a" * PRE.MAX_NAME_LENGTH
+TOO_LONG_NAME = LONGEST_NAME + "b"
+
+
+@pytest.mark.parametrize(
+    "slug", ["flask_auth_app", "a", "app2", "my_app_v2", "console", "comx", LONGEST_NAME]
+)
 def test_project_slug_accepted(slug):
     assert PRE.check_project_slug(context(project_slug=slug)) is None
 
@@ -109,13 +115,16 @@ def test_project_slug_accepted(slug):
         ("aux", 'project_slug "aux" is a name Windows reserves'),
         ("lpt1", 'project_slug "lpt1" is a name Windows reserves'),
         ("com9", 'project_slug "com9" is a name Windows reserves'),
+        (TOO_LONG_NAME, f'project_slug "{TOO_LONG_NAME}" must be at most {PRE.MAX_NAME_LENGTH}'),
     ],
 )
 def test_project_slug_refused(slug, message):
     assert PRE.check_project_slug(context(project_slug=slug)).startswith(message)
 
 
-@pytest.mark.parametrize("name", ["flask_auth_app", "app", "config", "shop2", "my_app"])
+@pytest.mark.parametrize(
+    "name", ["flask_auth_app", "app", "config", "shop2", "my_app", LONGEST_NAME]
+)
 def test_package_name_accepted(name):
     assert PRE.check_package_name(context(package_name=name)) is None
 
@@ -145,6 +154,7 @@ def test_package_name_accepted(name):
         ("wsgi", 'package_name "wsgi" would shadow'),
         ("docker", 'package_name "docker" would shadow'),
         ("prn", 'package_name "prn" is a name Windows reserves'),
+        (TOO_LONG_NAME, f'package_name "{TOO_LONG_NAME}" must be at most {PRE.MAX_NAME_LENGTH}'),
     ],
 )
 def test_package_name_refused(name, message):
@@ -177,7 +187,9 @@ def test_author_email_refused(email):
     assert PRE.check_author_email(context(author_email=email)) == message
 
 
-@pytest.mark.parametrize("name", ["Flask Auth App", "x", "Bob's Shop", "Café Crème"])
+@pytest.mark.parametrize(
+    "name", ["Flask Auth App", "x", "Bob's Shop", "Café Crème", "n" * PRE.MAX_PROJECT_NAME_LENGTH]
+)
 def test_project_name_accepted(name):
     ctx = context(project_name=name)
     assert PRE.check_project_name(ctx) is None
@@ -189,6 +201,12 @@ def test_empty_project_name_refused(name):
     assert PRE.check_project_name(context(project_name=name)) == "project_name must not be empty"
 
 
+def test_overlong_project_name_refused():
+    name = "n" * (PRE.MAX_PROJECT_NAME_LENGTH + 1)
+    error = PRE.check_project_name(context(project_name=name))
+    assert error == f"project_name must be at most {PRE.MAX_PROJECT_NAME_LENGTH} characters"
+
+
 @pytest.mark.parametrize("field", PRE.TEXT_FIELDS)
 @pytest.mark.parametrize("bad", ['say "hi"', "back\\slash", "two\nlines", "tab\there"])
 def test_text_that_would_break_a_string_refused(field, bad):
@@ -196,13 +214,27 @@ def test_text_that_would_break_a_string_refused(field, bad):
     assert error.startswith(f"{field} {bad!r} must not contain")
 
 
-@pytest.mark.parametrize("domain", ["example.com", "localhost", "my-site.example.org", "a1.io"])
+LONGEST_DOMAIN = "a" * (PRE.MAX_DOMAIN_NAME_LENGTH - 4) + ".com"
+
+
+@pytest.mark.parametrize(
+    "domain", ["example.com", "localhost", "my-site.example.org", "a1.io", LONGEST_DOMAIN]
+)
 def test_domain_name_accepted(domain):
     assert PRE.check_domain_name(context(domain_name=domain)) is None
 
 
 @pytest.mark.parametrize(
-    "domain", ["", "Example.com", "exa mple.com", "https://example.com", "-bad.com", "a..b"]
+    "domain",
+    [
+        "",
+        "Example.com",
+        "exa mple.com",
+        "https://example.com",
+        "-bad.com",
+        "a..b",
+        "a" + LONGEST_DOMAIN,
+    ],
 )
 def test_domain_name_refused(domain):
     assert PRE.check_domain_name(context(domain_name=domain)).startswith(f'domain_name "{domain}"')

@@ -13,6 +13,7 @@ from packaging.utils import canonicalize_name
 
 import harness
 
+PRE_GEN = harness.load_hook("pre_gen_project")
 VARIANTS = harness.params(harness.VARIANTS)
 # The licence is held at its default in the product; the other licences get the
 # static checks and the licence check on their own bake.
@@ -169,6 +170,29 @@ def test_ruff_is_clean(bake, variant):
     baked = bake(variant)
     env = harness.project_env(baked)
     # --no-cache: leave no .ruff_cache behind in the baked project
+    harness.run(["-m", "ruff", "check", "--no-cache", "."], baked, env)
+    harness.run(["-m", "ruff", "format", "--check", "--no-cache", "."], baked, env)
+
+
+# The answers written into lines of Python, at their shortest and at their longest
+# (the pre-generation hook's limits): the lines must neither outgrow the line length
+# nor fold differently than ruff format would.
+NAME_EXTREMES = {
+    "shortest": {"project_name": "x", "domain_name": "a.io"},
+    "longest": {
+        "project_name": ("Acme Customer Portal " * 3)[: PRE_GEN.MAX_PROJECT_NAME_LENGTH],
+        "project_slug": ("acme_customer_portal_" * 2)[: PRE_GEN.MAX_NAME_LENGTH],
+        "domain_name": "a" * (PRE_GEN.MAX_DOMAIN_NAME_LENGTH - 4) + ".com",
+    },
+}
+
+
+@pytest.mark.parametrize("answers", NAME_EXTREMES.values(), ids=NAME_EXTREMES)
+def test_ruff_is_clean_with_the_shortest_and_longest_names(cookies, answers):
+    result = cookies.bake(extra_context=answers, template=str(harness.TEMPLATE_DIR))
+    assert result.exception is None, result.exception
+    baked = harness.Bake(harness.DEFAULTS, result.context, result.project_path)
+    env = harness.project_env(baked)
     harness.run(["-m", "ruff", "check", "--no-cache", "."], baked, env)
     harness.run(["-m", "ruff", "format", "--check", "--no-cache", "."], baked, env)
 

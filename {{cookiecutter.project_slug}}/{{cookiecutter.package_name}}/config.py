@@ -17,6 +17,10 @@ MIN_SECRET_KEY_LENGTH = 32
 # A generated key uses many different characters; "x" * 40 or "abab..." does not.
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+# E-mails come from "<PROJECT_NAME> <this address>" unless MAIL_DEFAULT_SENDER is set.
+NO_REPLY_ADDRESS = "no-reply@{{ cookiecutter.domain_name }}"
+# Without DATABASE_URL: a SQLite file, whose relative path lives in the instance/ folder.
+DEFAULT_DATABASE_URL = "sqlite:///{{ cookiecutter.project_slug }}.db"
 # The rate limits (Config below); an environment variable of the same name overrides each.
 RATELIMIT_SETTINGS = (
     "RATELIMIT_LOGIN_PER_ADDRESS",
@@ -154,14 +158,11 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
 {%- if cookiecutter.database == "postgresql" %}
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
-            os.environ.get("DATABASE_URL") or "sqlite:///{{ cookiecutter.project_slug }}.db"
+            os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
 {%- else %}
-        # A relative SQLite path lives in the instance/ folder.
-        self.SQLALCHEMY_DATABASE_URI = (
-            os.environ.get("DATABASE_URL") or "sqlite:///{{ cookiecutter.project_slug }}.db"
-        )
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 {%- endif %}
         self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.BCRYPT_LOG_ROUNDS = env_int("BCRYPT_LOG_ROUNDS", self.BCRYPT_LOG_ROUNDS)
@@ -187,7 +188,7 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
         self.MAIL_DEFAULT_SENDER = os.environ.get(
-            "MAIL_DEFAULT_SENDER", "{{ cookiecutter.project_name }} <no-reply@{{ cookiecutter.domain_name }}>"
+            "MAIL_DEFAULT_SENDER", f"{self.PROJECT_NAME} <{NO_REPLY_ADDRESS}>"
         )
 
     def check(self) -> None:
