@@ -94,8 +94,12 @@ def write_dotenv(project_dir):
         raise RuntimeError(f".env.example has no line {SECRET_KEY_LINE!r} to fill in")
     secret = new_secret_key()
     lines = [SECRET_KEY_LINE + secret if line == SECRET_KEY_LINE else line for line in lines]
+    # Owner-only (0600) from the start: the secret is never readable by other users,
+    # not even between creating the file and a chmod. O_BINARY (Windows) and
     # newline="\n": LF on every platform, like the rest of the project.
-    with open(os.path.join(project_dir, ".env"), "w", encoding="utf-8", newline="\n") as env_file:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(os.path.join(project_dir, ".env"), flags, 0o600)
+    with open(descriptor, "w", encoding="utf-8", newline="\n") as env_file:
         env_file.write("\n".join(lines) + "\n")
 
 
@@ -109,7 +113,7 @@ Next steps:
     . .venv/bin/activate          (Windows: .venv\\Scripts\\activate)
     pip install -e ".[dev]"
     flask db upgrade
-    flask run
+    flask run --debug
 
 Then open http://127.0.0.1:5000/ ; run the tests with: python -m pytest
 .env holds a freshly generated SECRET_KEY; keep it out of version control.

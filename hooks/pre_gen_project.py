@@ -114,14 +114,43 @@ def check_text_fields(context):
     return None
 
 
+# project_slug is derived from project_name (cookiecutter.json's __derived_slug) and
+# package_name from project_slug unless the user typed them. A refused derived name
+# is reported as the answer the user gave, which is what they can change.
+DERIVED_FROM = {"project_slug": "project_name", "package_name": "project_slug"}
+NAME_LABELS = {"project_slug": "folder name", "package_name": "package name"}
+
+
+def source_of(context, key):
+    """The answer `key`'s value comes from: `key` itself when typed, else the answer
+    it was derived from (package_name may come from project_slug or project_name)."""
+    if key == "package_name" and context["package_name"] == context["project_slug"]:
+        key = "project_slug"
+    if key == "project_slug" and context["project_slug"] == context["__derived_slug"]:
+        key = "project_name"
+    return key
+
+
+def refuse(context, key, rule):
+    """The error message: `rule` said of `key`'s value, naming the answer the user gave."""
+    value = context[key]
+    source = source_of(context, key)
+    if source == key:
+        return f'{key} "{value}" {rule}'
+    return (
+        f'{source} "{context[source]}" gives the {NAME_LABELS[key]} "{value}", which {rule}; '
+        f"set {key} or change {source}"
+    )
+
+
 def check_project_slug(context):
     slug = context["project_slug"]
     if not NAME_PATTERN.match(slug):
-        return f'project_slug "{slug}" {NAME_RULE}'
+        return refuse(context, "project_slug", NAME_RULE)
     if slug in WINDOWS_RESERVED:
-        return f'project_slug "{slug}" is a name Windows reserves for a device; choose another'
+        return refuse(context, "project_slug", "is a name Windows reserves for a device")
     if len(slug) > MAX_NAME_LENGTH:
-        return f'project_slug "{slug}" must be at most {MAX_NAME_LENGTH} characters'
+        return refuse(context, "project_slug", f"must be at most {MAX_NAME_LENGTH} characters")
     return None
 
 
@@ -129,17 +158,19 @@ def check_package_name(context):
     name = context["package_name"]
     # Lower case only: PEP 8 module names, and no surprises on case-insensitive disks.
     if not NAME_PATTERN.match(name):
-        return f'package_name "{name}" {NAME_RULE}'
+        return refuse(context, "package_name", NAME_RULE)
     if keyword.iskeyword(name):
-        return f'package_name "{name}" is a Python keyword; choose another'
+        return refuse(context, "package_name", "is a Python keyword")
     if name in sys.stdlib_module_names:
-        return f'package_name "{name}" would shadow the standard library module "{name}"'
+        return refuse(context, "package_name", f'would shadow the standard library module "{name}"')
     if name in TAKEN_NAMES:
-        return f'package_name "{name}" would shadow a dependency or a project file of the same name'
+        return refuse(
+            context, "package_name", "would shadow a dependency or a project file of the same name"
+        )
     if name in WINDOWS_RESERVED:
-        return f'package_name "{name}" is a name Windows reserves for a device; choose another'
+        return refuse(context, "package_name", "is a name Windows reserves for a device")
     if len(name) > MAX_NAME_LENGTH:
-        return f'package_name "{name}" must be at most {MAX_NAME_LENGTH} characters'
+        return refuse(context, "package_name", f"must be at most {MAX_NAME_LENGTH} characters")
     return None
 
 

@@ -307,6 +307,8 @@ OPTION_MARKERS = {
         r"(?i)reauthenticat",
         r"\bauthenticated_at\b",
         r"\bmark_authenticated\b",
+        # Nothing may promise the panel either (the default description once did).
+        r"(?i)\badmin panel\b",
     ],
     ("use_otp", False): [
         r"\bOneTimeCode\b",

@@ -63,28 +63,38 @@ BAD_ANSWERS = [
         "starting with a letter",
     ),
     (
-        "project_name=2 Factor",
-        'ERROR: project_slug "2_factor" must be lower case letters, digits and _ , '
-        "starting with a letter",
+        "project_name=Con",
+        'ERROR: project_name "Con" gives the folder name "con", which is a name Windows '
+        "reserves for a device; set project_slug or change project_name",
     ),
     (
         "project_slug=con",
-        'ERROR: project_slug "con" is a name Windows reserves for a device; choose another',
+        'ERROR: project_slug "con" is a name Windows reserves for a device',
     ),
     (
         "package_name=My-App",
         'ERROR: package_name "My-App" must be lower case letters, digits and _ , '
         "starting with a letter",
     ),
-    ("package_name=class", 'ERROR: package_name "class" is a Python keyword; choose another'),
-    ("project_name=Import", 'ERROR: package_name "import" is a Python keyword; choose another'),
+    ("package_name=class", 'ERROR: package_name "class" is a Python keyword'),
+    (
+        "project_name=Import",
+        'ERROR: project_name "Import" gives the package name "import", which is a Python '
+        "keyword; set package_name or change project_name",
+    ),
     (
         "package_name=json",
         'ERROR: package_name "json" would shadow the standard library module "json"',
     ),
     (
         "project_name=Email",
-        'ERROR: package_name "email" would shadow the standard library module "email"',
+        'ERROR: project_name "Email" gives the package name "email", which would shadow the '
+        'standard library module "email"; set package_name or change project_name',
+    ),
+    (
+        "project_slug=json",
+        'ERROR: project_slug "json" gives the package name "json", which would shadow the '
+        'standard library module "json"; set package_name or change project_slug',
     ),
     (
         "package_name=flask",
@@ -92,8 +102,9 @@ BAD_ANSWERS = [
     ),
     (
         "project_name=SQLAlchemy",
-        'ERROR: package_name "sqlalchemy" would shadow a dependency or a project file '
-        "of the same name",
+        'ERROR: project_name "SQLAlchemy" gives the package name "sqlalchemy", which would '
+        "shadow a dependency or a project file of the same name; set package_name or change "
+        "project_name",
     ),
     (
         "package_name=tests",
@@ -134,21 +145,31 @@ def test_bad_answer_is_refused_and_leaves_nothing(output_dir, config_file, answe
     assert list(output_dir.iterdir()) == []
 
 
-def test_empty_project_name_is_refused_and_leaves_nothing(output_dir, config_file):
-    # The slug comes out empty, so cookiecutter itself stops before our hook runs
-    # when the output folder exists (it would otherwise generate into it); our
-    # hook's line appears when cookiecutter had to create the output folder.
-    result = cookiecutter_cli(output_dir, config_file, "project_name=")
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "directory already exists" in output or "project_name must not be empty" in output
-    assert list(output_dir.iterdir()) == []
-
-    missing = output_dir / "not-yet"
-    result = cookiecutter_cli(missing, config_file, "project_name=")
+@pytest.mark.parametrize("name", ["", " "])
+def test_empty_project_name_is_refused_and_leaves_nothing(output_dir, config_file, name):
+    result = cookiecutter_cli(output_dir, config_file, f"project_name={name}")
     assert result.returncode != 0
     assert "ERROR: project_name must not be empty" in result.stderr.splitlines()
-    assert not missing.exists()
+    assert list(output_dir.iterdir()) == []
+
+
+# Names as people write them: each bakes with no other answer, into a folder and a
+# package derived from it.
+NATURAL_NAMES = {
+    "Tom's Café": "toms_cafe",
+    "Smith, Jones & Co": "smith_jones_co",
+    "2Fast Shop": "app_2fast_shop",
+    "Ærøskøbing Straße": "aeroskobing_strasse",
+}
+
+
+@pytest.mark.parametrize(("name", "slug"), NATURAL_NAMES.items(), ids=list(NATURAL_NAMES))
+def test_natural_project_names_bake(output_dir, config_file, name, slug):
+    result = cookiecutter_cli(output_dir, config_file, f"project_name={name}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [path.name for path in output_dir.iterdir()] == [slug]
+    assert (output_dir / slug / slug / "__init__.py").is_file()
+    assert f"Created {name} in " in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,15 @@ import io
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 
 import harness
 
@@ -26,9 +29,22 @@ def context(**overrides):
         if not key.startswith("_") and not isinstance(value, (list, dict))
     }
     values.update(harness.DEFAULTS)
-    values.update(project_slug="flask_auth_app", package_name="flask_auth_app")
+    values.update(
+        __derived_slug="flask_auth_app",
+        project_slug="flask_auth_app",
+        package_name="flask_auth_app",
+    )
     values.update(overrides)
     return values
+
+
+def answered(**answers):
+    """The context for these answers with every derived value (project_slug, package_name)
+    rendered from cookiecutter.json by cookiecutter itself, as `--no-input` does."""
+    raw = generate_context(
+        context_file=harness.TEMPLATE_DIR / "cookiecutter.json", extra_context=answers
+    )
+    return dict(prompt_for_config(raw, no_input=True))
 
 
 def render_hook(name, ctx):
@@ -85,6 +101,75 @@ def test_hook_imports_only_light_modules(name):
 
 def test_defaults_pass():
     assert PRE.first_error(context()) is None
+
+
+# --- project_slug and package_name derived from any natural project name -----------
+
+DERIVED_SLUGS = {
+    "Flask Auth App": "flask_auth_app",
+    "Bike Shop": "bike_shop",
+    "Tom's Café": "toms_cafe",
+    "Tom\u2019s Café": "toms_cafe",
+    "Smith, Jones & Co": "smith_jones_co",
+    "Crème Brûlée — Paris": "creme_brulee_paris",
+    "Ærøskøbing Straße": "aeroskobing_strasse",
+    "my-app.io": "my_app_io",
+    # Identifiers start with a letter.
+    "2Fast Shop": "app_2fast_shop",
+    "42": "app_42",
+    "!!!": "app",
+    # Cut at a word boundary within the 30 characters a name may have.
+    "Acme Customer Portal for Bicycle Repairs": "acme_customer_portal_for",
+    "Supercalifragilisticexpialidocious": "supercalifragilisticexpialidoc",
+}
+
+
+@pytest.mark.parametrize(("name", "slug"), DERIVED_SLUGS.items(), ids=list(DERIVED_SLUGS))
+def test_natural_project_names_derive_valid_names(name, slug):
+    ctx = answered(project_name=name)
+    assert (ctx["project_slug"], ctx["package_name"]) == (slug, slug)
+    assert PRE.first_error(ctx) is None
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        # A derived name refused: the message names the answer it came from.
+        (
+            {"project_name": "Con"},
+            'project_name "Con" gives the folder name "con", which is a name Windows reserves '
+            "for a device; set project_slug or change project_name",
+        ),
+        (
+            {"project_name": "Import"},
+            'project_name "Import" gives the package name "import", which is a Python keyword; '
+            "set package_name or change project_name",
+        ),
+        (
+            {"project_name": "Email"},
+            'project_name "Email" gives the package name "email", which would shadow the '
+            'standard library module "email"; set package_name or change project_name',
+        ),
+        (
+            {"project_name": "Flask"},
+            'project_name "Flask" gives the package name "flask", which would shadow a '
+            "dependency or a project file of the same name; set package_name or change "
+            "project_name",
+        ),
+        (
+            {"project_slug": "json"},
+            'project_slug "json" gives the package name "json", which would shadow the '
+            'standard library module "json"; set package_name or change project_slug',
+        ),
+        # A typed name refused: the message names it as it was typed.
+        ({"project_slug": "con"}, 'project_slug "con" is a name Windows reserves for a device'),
+        ({"package_name": "class"}, 'package_name "class" is a Python keyword'),
+        # A typed answer replaces the derived name that would be refused.
+        ({"project_name": "Tests", "project_slug": "test_suite"}, None),
+    ],
+)
+def test_refusals_name_the_answer_the_user_gave(answers, message):
+    assert PRE.first_error(answered(**answers)) == message
 
 
 LONGEST_NAME = "a" * PRE.MAX_NAME_LENGTH
@@ -377,6 +462,17 @@ def test_write_dotenv_fills_in_a_secret_and_keeps_the_rest(tmp_path):
     assert (tmp_path / ".env.example").read_text() == ENV_EXAMPLE
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_write_dotenv_makes_env_readable_by_its_owner_only(tmp_path):
+    (tmp_path / ".env.example").write_text(ENV_EXAMPLE)
+    old_umask = os.umask(0)  # the most permissive: the mode must come from the hook
+    try:
+        POST.write_dotenv(tmp_path)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+
+
 def test_write_dotenv_gives_a_different_secret_each_time(tmp_path):
     (tmp_path / ".env.example").write_text(ENV_EXAMPLE)
     POST.write_dotenv(tmp_path)
@@ -412,7 +508,7 @@ def test_main_keeps_everything_when_every_option_is_on(tmp_path, capsys):
     run_post_main(root)
     assert tree(root) == before | {".env"}
     out = capsys.readouterr().out
-    assert "flask db upgrade" in out and "flask run" in out
+    assert "flask db upgrade" in out and "flask run --debug" in out
 
 
 @pytest.mark.parametrize("option", list(harness.OPTION_PATHS), ids=lambda option: option[0])
