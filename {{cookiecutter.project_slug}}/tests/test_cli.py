@@ -1,15 +1,19 @@
-"""`flask create-admin`: creates a ready admin or promotes an account; the policy applies."""
+"""`flask create-admin`: creates a ready admin, or makes an existing account one with the
+given password, taking it from whoever held it; the policy applies."""
 
 import pytest
 from sqlalchemy import func, select
 
+from {{ cookiecutter.package_name }}.auth.accounts import create_reset_link
 from {{ cookiecutter.package_name }}.auth.passwords import verify_password
 from {{ cookiecutter.package_name }}.extensions import db
-from {{ cookiecutter.package_name }}.models import AuditEvent, User
+from {{ cookiecutter.package_name }}.models import AuditEvent, PasswordResetToken, User, UserSession
 
-from conftest import PASSWORD, create_user, find_user, log_in
+from conftest import PASSWORD, {% if cookiecutter.use_otp %}code_from, {% endif %}create_user, find_user, log_in, submit
 
 ADMIN = "admin@example.com"
+NEW_PASSWORD = "a different long passphrase"
+INTRUDER_PASSWORD = "chosen by somebody else"
 
 
 @pytest.fixture
@@ -22,8 +26,8 @@ def run(app, app_context):
     return run
 
 
-def user_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(User))
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def audit_actions() -> list[str]:
@@ -85,24 +89,86 @@ def test_password_policy_applies(run, password, reason):
     assert result.exit_code == 1
     assert "The password is not accepted." in result.output
     assert reason in result.output
-    assert user_count() == 0
+    assert count(User) == 0
 
 
 def test_weak_prompted_password_is_refused_too(run):
     result = run("--email", ADMIN, input="short\nshort\n")
     assert result.exit_code == 1
     assert "Use at least 12 characters." in result.output
-    assert user_count() == 0
+    assert count(User) == 0
 
 
 def test_invalid_email_is_refused(run):
     result = run("--email", "not-an-address", "--password", PASSWORD)
     assert result.exit_code == 2
     assert "Invalid value for '--email'" in result.output
-    assert user_count() == 0
+    assert count(User) == 0
 
 
-def test_promotes_an_existing_account_and_keeps_its_password(run):
+def signed_in(client) -> bool:
+    return client.get("/dashboard").status_code == 200
+
+
+def test_an_address_registered_first_is_taken_from_whoever_registered_it(app, run{% if cookiecutter.use_otp %}, outbox{% endif %}):
+    # Someone signs up with the address the admin will have, choosing the password.
+    intruder = app.test_client()
+    data = {"email": ADMIN, "password": INTRUDER_PASSWORD, "confirm_password": INTRUDER_PASSWORD}
+    assert submit(intruder, "/auth/signup", data).status_code == 302
+{%- if cookiecutter.use_otp %}
+    signup_code = code_from(outbox[-1])
+{%- else %}
+    log_in(intruder, ADMIN, INTRUDER_PASSWORD)
+    assert signed_in(intruder)
+{%- endif %}
+
+    result = run("--email", ADMIN, "--password", PASSWORD)
+    assert result.exit_code == 0, result.output
+    assert "password replaced" in result.output
+{%- if cookiecutter.use_otp %}
+    assert "0 sessions ended" in result.output
+
+    # The code of that sign-up verifies nothing now.
+    submit(intruder, "/auth/verify", {"code": signup_code})
+{%- else %}
+    assert "1 session ended" in result.output
+{%- endif %}
+    assert not signed_in(intruder)
+    assert log_in(intruder, ADMIN, INTRUDER_PASSWORD).status_code == 200  # the form again
+    assert not signed_in(intruder)
+    admin = app.test_client()
+    assert log_in(admin, ADMIN).headers["Location"] == "/admin/"
+    assert signed_in(admin)
+
+
+def test_an_existing_account_gets_the_given_password_and_loses_every_session(app, run, outbox):
+    user = create_user("member@example.com", password=INTRUDER_PASSWORD)
+    browsers = [app.test_client(), app.test_client()]
+    for browser in browsers:
+        log_in(browser, "member@example.com", INTRUDER_PASSWORD)
+        assert signed_in(browser)
+    with app.test_request_context():
+        create_reset_link(user)
+
+    result = run("--email", "MEMBER@example.com", "--password", PASSWORD)
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "member@example.com: made an admin, password replaced, 2 sessions ended.\n"
+    )
+    user = find_user("member@example.com")
+    assert user.is_admin
+    assert verify_password(PASSWORD, user.password_hash)
+    assert not any(signed_in(browser) for browser in browsers)
+    assert count(UserSession) == 0
+    assert count(PasswordResetToken) == 0
+    # The owner of the address is told, as after any password change.
+    assert [message.recipients for message in outbox] == [["member@example.com"]]
+    assert outbox[0].subject.startswith("Your password was changed")
+    assert audit_actions() == ["promote", "set_password"]
+    assert count(User) == 1
+
+
+def test_a_deactivated_{% if cookiecutter.use_otp %}unverified_{% endif %}account_is_made_ready(run):
     create_user(
         "member@example.com",
         is_active=False,
@@ -110,35 +176,57 @@ def test_promotes_an_existing_account_and_keeps_its_password(run):
         email_verified_at=None,
 {%- endif %}
     )
-    result = run("--email", "MEMBER@example.com", "--password", "an entirely different one")
+    result = run("--email", "member@example.com", "--password", NEW_PASSWORD)
     assert result.exit_code == 0, result.output
-    assert "The password is unchanged." in result.output
+    changes = "made an admin, activated, {% if cookiecutter.use_otp %}e-mail address marked verified, {% endif %}password replaced"
+    assert result.output == f"member@example.com: {changes}, 0 sessions ended.\n"
     user = find_user("member@example.com")
     assert user.is_admin
     assert user.is_active
 {%- if cookiecutter.use_otp %}
     assert user.is_verified
 {%- endif %}
-    assert verify_password(PASSWORD, user.password_hash)
-    assert user_count() == 1
-    assert audit_actions() == ["promote"]
 
 
-def test_existing_account_is_promoted_without_asking_for_a_password(run):
+def test_an_existing_account_is_asked_for_its_new_password(run):
     create_user("member@example.com")
-    result = run("--email", "member@example.com", input="")
+    result = run("--email", "member@example.com", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
     assert result.exit_code == 0, result.output
-    assert "Password:" not in result.output
-    assert find_user("member@example.com").is_admin
+    assert "Password:" in result.output
+    user = find_user("member@example.com")
+    assert user.is_admin
+    assert verify_password(NEW_PASSWORD, user.password_hash)
 
 
-def test_running_it_again_changes_nothing(run):
+def test_an_existing_account_is_refused_a_weak_password(run):
+    create_user("member@example.com")
+    result = run("--email", "member@example.com", "--password", "short")
+    assert result.exit_code == 1
+    assert "Use at least 12 characters." in result.output
+    user = find_user("member@example.com")
+    assert not user.is_admin
+    assert verify_password(PASSWORD, user.password_hash)
+
+
+def test_running_it_again_changes_nothing(app, run):
     assert run("--email", ADMIN, "--password", PASSWORD).exit_code == 0
+    admin = app.test_client()
+    log_in(admin, ADMIN)
     result = run("--email", ADMIN, "--password", PASSWORD)
     assert result.exit_code == 0
-    assert "already an active admin" in result.output
-    assert user_count() == 1
+    assert "already an active admin with this password; nothing to do" in result.output
+    assert count(User) == 1
     assert audit_actions() == ["create_admin"]
+    assert signed_in(admin)
+
+
+def test_running_it_with_another_password_gets_an_admin_back_in(app, run):
+    assert run("--email", ADMIN, "--password", PASSWORD).exit_code == 0
+    result = run("--email", ADMIN, "--password", NEW_PASSWORD)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{ADMIN}: password replaced, 0 sessions ended.\n"
+    assert log_in(app.test_client(), ADMIN, NEW_PASSWORD).headers["Location"] == "/admin/"
+    assert audit_actions() == ["create_admin", "set_password"]
 
 
 def test_appears_in_flask_help(app):

@@ -1,17 +1,21 @@
 """`flask create-admin`: the first admin, or a way back in when no admin can sign in."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+{%- if cookiecutter.use_otp %}
+from sqlalchemy import delete
+{%- endif %}
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.accounts import find_user
-from ..auth.passwords import hash_password, password_problems
+from ..auth.accounts import find_user, set_password
+from ..auth.passwords import hash_password, password_problems, verify_password
 {%- if cookiecutter.use_otp %}
 from ..database import utcnow
 {%- endif %}
 from ..extensions import db
 from ..forms import normalise_email
-from ..models import AuditEvent, User
+from ..models import AuditEvent, {% if cookiecutter.use_otp %}OneTimeCode, {% endif %}User
 
 # Audit entries need an actor; this one is whoever can run commands on the server.
 COMMAND_ACTOR = "flask create-admin"
@@ -33,21 +37,25 @@ def validate_email(ctx: click.Context, param: click.Parameter, value: str) -> st
 )
 @click.option(
     "--password",
-    help="The new account's password (asked for, hidden, when not given). "
-    "An existing account keeps its password.",
+    help="The admin's password (asked for, hidden, when not given). "
+    "An existing account gets it too, and its sessions end.",
 )
 @with_appcontext
 def create_admin(email: str, password: str | None) -> None:
-    """Create an admin account, or make an existing account an admin."""
-    user = find_user(email)
-    if user is not None:
-        promote(user)
-        return
+    """Create an admin account, or make an existing account an admin with a new password."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     problems = password_problems(password, email)
     if problems:
         raise click.ClickException("The password is not accepted. " + " ".join(problems))
+    user = find_user(email)
+    if user is None:
+        create(email, password)
+    else:
+        take_over(user, password)
+
+
+def create(email: str, password: str) -> None:
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -66,12 +74,18 @@ def create_admin(email: str, password: str | None) -> None:
     click.echo(f"Created the admin {email}. They can sign in now.")
 
 
-def promote(user: User) -> None:
-    """Make an account a working admin: active{% if cookiecutter.use_otp %}, verified{% endif %} and an admin; the password stays."""
+def take_over(user: User, password: str) -> None:
+    """Make an existing account a working admin that only the given password opens.
+
+    Anyone may have registered the address first, so the account's password is replaced
+    and whoever holds it now loses it: every session ends, reset links{% if cookiecutter.use_otp %} and pending
+    codes{% endif %} die.
+    """
     changes = []
     if not user.is_admin:
         user.is_admin = True
         changes.append("made an admin")
+        add_entry("promote", user)
     if not user.is_active:
         user.is_active = True
         changes.append("activated")
@@ -80,12 +94,22 @@ def promote(user: User) -> None:
         user.email_verified_at = utcnow()
         changes.append("e-mail address marked verified")
 {%- endif %}
-    if not changes:
-        click.echo(f"{user.email} is already an active admin; nothing to do.")
+    # Already exactly what was asked for: running the command again ends no session.
+    if not changes and verify_password(password, user.password_hash):
+        click.echo(f"{user.email} is already an active admin with this password; nothing to do.")
         return
-    add_entry("promote", user)
-    db.session.commit()
-    click.echo(f"{user.email}: {', '.join(changes)}. The password is unchanged.")
+{%- if cookiecutter.use_otp %}
+    # A pending sign-up's code would otherwise verify the account with its own password.
+    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
+{%- endif %}
+    add_entry("set_password", user)
+    sessions = len(user.sessions)
+    # set_password e-mails the owner links made by url_for, which needs a request.
+    with current_app.test_request_context():
+        set_password(user, password)
+    changes.append("password replaced")
+    ended = f"{sessions} session{'' if sessions == 1 else 's'} ended"
+    click.echo(f"{user.email}: {', '.join(changes)}, {ended}.")
 
 
 def add_entry(action: str, user: User) -> None:
