@@ -424,6 +424,10 @@ def dotenv_problems(bake):
     ]
     if len(secret_lines) != 1 or len(secret_lines[0]) < len("SECRET_KEY=") + 32:
         problems.append(f".env: expected one SECRET_KEY of 32+ characters, got {secret_lines}")
+    if os.name == "posix" and bake.modes[".env"] & 0o077:
+        problems.append(
+            f".env: mode {oct(bake.modes['.env'] & 0o777)}, expected 0o600 (owner only)"
+        )
     ignored = {line.strip().lstrip("/") for line in bake.text(".gitignore").splitlines()}
     if ".env" not in ignored:
         problems.append(".gitignore: .env is not ignored")

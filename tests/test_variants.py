@@ -165,13 +165,21 @@ def test_declared_dependencies_are_installed_and_listed(bake, variant):
 # --- running the baked project ----------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_ruff_is_clean(bake, variant):
-    baked = bake(variant)
+def assert_ruff_is_clean(baked):
     env = harness.project_env(baked)
     # --no-cache: leave no .ruff_cache behind in the baked project
     harness.run(["-m", "ruff", "check", "--no-cache", "."], baked, env)
     harness.run(["-m", "ruff", "format", "--check", "--no-cache", "."], baked, env)
+
+
+def assert_generated_suite_passes(baked, databases):
+    env = harness.project_env(baked, TEST_DATABASE_URL=databases.fresh_url(baked.variant))
+    harness.run(["-m", "pytest", "-q", "-p", "no:cacheprovider"], baked, env, timeout=900)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_ruff_is_clean(bake, variant):
+    assert_ruff_is_clean(bake(variant))
 
 
 # The answers written into lines of Python, at their shortest and at their longest
@@ -187,18 +195,41 @@ NAME_EXTREMES = {
 }
 
 
+def bake_answers(cookies, variant, answers):
+    result = cookies.bake(extra_context={**variant, **answers}, template=str(harness.TEMPLATE_DIR))
+    assert result.exception is None, result.exception
+    return harness.Bake(variant, result.context, result.project_path)
+
+
 @pytest.mark.parametrize("answers", NAME_EXTREMES.values(), ids=NAME_EXTREMES)
 def test_ruff_is_clean_with_the_shortest_and_longest_names(cookies, answers):
-    result = cookies.bake(extra_context=answers, template=str(harness.TEMPLATE_DIR))
-    assert result.exception is None, result.exception
-    baked = harness.Bake(harness.DEFAULTS, result.context, result.project_path)
-    env = harness.project_env(baked)
-    harness.run(["-m", "ruff", "check", "--no-cache", "."], baked, env)
-    harness.run(["-m", "ruff", "format", "--check", "--no-cache", "."], baked, env)
+    assert_ruff_is_clean(bake_answers(cookies, harness.DEFAULTS, answers))
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_generated_test_suite_passes(bake, databases, variant):
-    baked = bake(variant)
-    env = harness.project_env(baked, TEST_DATABASE_URL=databases.fresh_url(variant))
-    harness.run(["-m", "pytest", "-q", "-p", "no:cacheprovider"], baked, env, timeout=900)
+    assert_generated_suite_passes(bake(variant), databases)
+
+
+# Names as people write them, with nothing else answered: punctuation, non-ASCII and
+# a leading digit, each on another variant. Whatever name the pre-generation hook
+# accepts, the project must come out lint-clean and pass its own tests.
+NATURAL_NAMES = {
+    "toms-cafe": ("Tom's Café", {}),
+    "smith-jones": ("Smith, Jones & Co", {"database": "postgresql", "use_admin": False}),
+    "2fast-shop": ("2Fast Shop", {"use_otp": False, "use_docker": False}),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        pytest.param(name, options, id=key, marks=pytest.mark.xdist_group(f"name:{key}"))
+        for key, (name, options) in NATURAL_NAMES.items()
+    ],
+)
+def test_natural_names_give_a_green_project(cookies, databases, name, options):
+    baked = bake_answers(cookies, harness.full_context(**options), {"project_name": name})
+    assert baked.context["project_name"] == name
+    assert_ruff_is_clean(baked)
+    assert_generated_suite_passes(baked, databases)

@@ -1,12 +1,16 @@
 from extra_apps import PRODUCTION_URL
+from markupsafe import escape
 
 from conftest import create_user, log_in
+
+PROJECT_NAME = "{{ cookiecutter.project_name }}"
 
 
 def test_home_page_is_public(client):
     response = client.get("/")
     assert response.status_code == 200
-    assert b"Flask Auth App" in response.data
+    # As the page writes it: HTML-escaped (an apostrophe or & in the name).
+    assert escape(PROJECT_NAME) in response.get_data(as_text=True)
 
 
 def test_dashboard_needs_login(client):
