@@ -6,8 +6,10 @@ xdist worker (conftest.bake) and all its checks reuse that bake.
 """
 
 import importlib.metadata
+import tomllib
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -160,6 +162,30 @@ def test_declared_dependencies_are_installed_and_listed(bake, variant):
         if canonicalize_name(requirement.name) not in listed:
             problems.append(f"{requirement.name} is missing from requirements-dev.txt")
     harness.assert_none(problems)
+
+
+DEFAULT_VARIANT = harness.params([harness.DEFAULTS])
+
+
+@pytest.mark.parametrize("variant", DEFAULT_VARIANT)
+def test_pre_commit_runs_the_ruff_of_the_dev_extra(bake, variant):
+    """pre-commit and `pip install -e ".[dev]"` must format alike: the same ruff."""
+    baked = bake(variant)
+    dev = tomllib.loads(baked.text("pyproject.toml"))["project"]["optional-dependencies"]["dev"]
+    pins = {canonicalize_name(r.name): str(r.specifier) for r in map(Requirement, dev)}
+    assert "pre-commit" in pins
+    config = yaml.safe_load(baked.text(".pre-commit-config.yaml"))
+    (rev,) = [repo["rev"] for repo in config["repos"] if repo["repo"].endswith("/ruff-pre-commit")]
+    assert pins["ruff"] == f"=={rev.removeprefix('v')}"
+
+
+@pytest.mark.parametrize("variant", DEFAULT_VARIANT)
+def test_ci_runs_on_every_branch(bake, variant):
+    """A fresh `git init` may name its first branch master: CI must not wait for main."""
+    workflow = yaml.safe_load(bake(variant).text(".github/workflows/ci.yml"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert not (triggers["push"] or {}).get("branches")
+    assert "pull_request" in triggers
 
 
 # --- running the baked project ----------------------------------------------------
