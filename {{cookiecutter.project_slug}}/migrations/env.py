@@ -29,6 +29,14 @@ def include_object(item, name, type_, reflected, compare_to) -> bool:
 {%- endif %}
 
 
+def check_foreign_keys(connection) -> None:
+    """SQLite migrations run with foreign keys off: refuse to commit rows they orphaned."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        rows = sorted({f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken})
+        raise RuntimeError(f"migrations rolled back, rows left without a parent: {', '.join(rows)}")
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -53,11 +61,31 @@ def run_migrations_online() -> None:
 {%- endif %}
 
     with target_db.engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_db.metadata, **configure_args
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it, dropping the old one and renaming
+            # the copy: with foreign keys on, that DROP deletes or nulls every row that
+            # references the table. The pragma is ignored inside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            # One transaction for every pending migration, on both databases, so the
+            # check below can still roll all of them back.
+            with connection.begin():
+                if sqlite:
+                    # pysqlite would begin only at the first INSERT or UPDATE, after
+                    # DDL that could then not be rolled back.
+                    connection.exec_driver_sql("BEGIN")
+                context.configure(
+                    connection=connection, target_metadata=target_db.metadata, **configure_args
+                )
+                context.run_migrations()
+                if sqlite:
+                    check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():
