@@ -3,8 +3,8 @@ for the postgresql variants, on a real PostgreSQL server: upgrade from empty,
 `flask db check` clean, indexes and constraints equal to what the models make,
 downgrade back to base, upgrade again; then, on a database with rows in every table,
 each revision down and up and a test-only revision that rebuilds the users table
-must keep every row (tests/migration_cycle.py does the work, in one process per
-database)."""
+must keep every row, and one that orphans rows must fail and change nothing
+(tests/migration_cycle.py does the work, in one process per database)."""
 
 import dataclasses
 import shutil
