@@ -7,7 +7,7 @@ import click
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 
-from . import security
+from . import cleanup, security
 from .account.routes import bp as account_bp
 {%- if cookiecutter.use_admin %}
 from .admin.commands import create_admin
@@ -35,6 +35,7 @@ def create_app(config_name: str | None = None) -> Flask:
 {%- if cookiecutter.use_admin %}
     register_commands(app)
 {%- endif %}
+    cleanup.init_app(app)
     security.init_app(app)
     return app
 
