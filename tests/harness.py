@@ -37,9 +37,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
-# Environment variables the generated project reads (CONTRACT.md) plus Flask's own:
-# removed from the environment of every command run in a baked project, so the
-# developer's shell cannot change the outcome.
+# Environment variables the generated project reads (docs/public-interface.md) plus
+# Flask's own: removed from the environment of every command run in a baked project,
+# so the developer's shell cannot change the outcome.
 PROJECT_ENV_VARS = {
     "APP_ENV",
     "SECRET_KEY",
