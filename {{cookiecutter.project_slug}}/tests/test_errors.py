@@ -6,7 +6,7 @@ import pytest
 from extra_apps import PRODUCTION_URL
 from flask import abort
 
-from conftest import submit
+from conftest import create_user, log_in, submit
 
 JSON = {"Accept": "application/json"}
 TITLES = {
@@ -62,6 +62,15 @@ def test_every_error_has_a_page_and_a_json_body(app_with_errors, code):
 def test_not_found(client):
     assert_error_page(client.get("/no-such-page"), 404)
     assert_error_json(client.get("/no-such-page", headers=JSON), 404)
+
+
+def test_an_id_too_large_for_the_database_is_not_found(client, app_context):
+    create_user()
+    log_in(client)
+    for number in ("99999999999999999999", "2147483648", "0"):
+        action = f"/account/sessions/{number}/revoke"
+        response = submit(client, "/account/sessions", {}, action=action)
+        assert response.status_code == 404, number
 
 
 def test_browsers_get_html_even_when_they_accept_anything(client):

@@ -33,6 +33,13 @@ class TestPolicy:
         assert "password1234" in common_passwords()
         assert "commonly used" in password_problems("Password1234", None)[0]
 
+    def test_the_policy_judges_what_is_hashed(self):
+        # Full-width letters hash as "password1234" (NFKC): as common as the original.
+        full_width = "".join(chr(ord(char) + 0xFEE0) for char in "password1234")
+        assert "commonly used" in password_problems(full_width, None)[0]
+        # Six letters with combining accents are twelve code points but six characters.
+        assert password_problems("e\u0301" * 6, None) == ["Use at least 12 characters."]
+
     def test_common_list_has_ten_thousand_entries(self):
         assert len(common_passwords()) == 10_000
 

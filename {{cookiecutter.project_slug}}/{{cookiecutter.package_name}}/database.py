@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 # Named constraints make migrations reproducible (and SQLite batch migrations possible).
 NAMING_CONVENTION = {
@@ -15,6 +16,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The largest id an Integer primary key holds on every database (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -50,3 +55,11 @@ def configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a route: a row id. Anything a primary key cannot hold, such as a
+    20-digit number, is a 404 before the view runs instead of a database error (500)."""
+
+    def __init__(self, map, **kwargs) -> None:
+        super().__init__(map, min=1, max=MAX_ID, **kwargs)

@@ -73,7 +73,7 @@ def sessions():
     return render_template("account/sessions.html", sessions=session_rows)
 
 
-@bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])
+@bp.route("/sessions/<id:session_id>/revoke", methods=["POST"])
 @login_required
 def revoke_session(session_id: int):
     user_session = db.session.get(UserSession, session_id)

@@ -245,7 +245,7 @@ def finish(action: str, subject_id: int, email: str, deleted: bool = False) -> b
     return True
 
 
-@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@bp.route("/users/<id:user_id>/activate", methods=["POST"])
 def activate_user(user_id: int):
     user = find_target(user_id)
     if user is not None:
@@ -259,7 +259,7 @@ def activate_user(user_id: int):
     return redirect(users_url())
 
 
-@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/users/<id:user_id>/deactivate", methods=["POST"])
 def deactivate_user(user_id: int):
     user = find_target(user_id)
     if user is not None and may_remove(user, "You cannot deactivate your own account."):
@@ -274,7 +274,7 @@ def deactivate_user(user_id: int):
     return redirect(users_url())
 
 
-@bp.route("/users/<int:user_id>/promote", methods=["POST"])
+@bp.route("/users/<id:user_id>/promote", methods=["POST"])
 def promote_user(user_id: int):
     user = find_target(user_id)
     if user is not None:
@@ -288,7 +288,7 @@ def promote_user(user_id: int):
     return redirect(users_url())
 
 
-@bp.route("/users/<int:user_id>/demote", methods=["POST"])
+@bp.route("/users/<id:user_id>/demote", methods=["POST"])
 def demote_user(user_id: int):
     user = find_target(user_id)
     if user is not None and may_remove(user, "You cannot remove your own admin rights."):
@@ -302,7 +302,7 @@ def demote_user(user_id: int):
     return redirect(users_url())
 
 
-@bp.route("/users/<int:user_id>/delete", methods=["POST"])
+@bp.route("/users/<id:user_id>/delete", methods=["POST"])
 def delete_user(user_id: int):
     user = find_target(user_id)
     if user is not None and may_remove(user, "You cannot delete your own account here."):
@@ -315,7 +315,7 @@ def delete_user(user_id: int):
     return redirect(users_url())
 
 
-@bp.route("/users/<int:user_id>/send-reset", methods=["POST"])
+@bp.route("/users/<id:user_id>/send-reset", methods=["POST"])
 def send_reset(user_id: int):
     user = find_target(user_id)
     if user is not None:

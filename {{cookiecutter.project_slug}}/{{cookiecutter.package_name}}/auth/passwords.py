@@ -29,8 +29,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 
 def password_problems(password: str, email: str | None = None) -> list[str]:
-    """Everything wrong with a new password, in words a user understands."""
+    """Everything wrong with a new password, in words a user understands.
+
+    Judged in the NFKC form that is hashed: full-width or combining characters that
+    normalise to a short or common password must not pass as a strong one.
+    """
     config = current_app.config
+    password = _normalise(password)
     problems = []
     if len(password) < config["PASSWORD_MIN_LENGTH"]:
         problems.append(f"Use at least {config['PASSWORD_MIN_LENGTH']} characters.")
@@ -60,9 +65,13 @@ def _dummy_hash(rounds: int) -> bytes:
     return bcrypt.hashpw(b"not a real password", bcrypt.gensalt(rounds))
 
 
-def _encode(password: str) -> bytes:
+def _normalise(password: str) -> str:
     # NFKC so the same password typed on different keyboards hashes the same.
-    return unicodedata.normalize("NFKC", password).encode("utf-8")
+    return unicodedata.normalize("NFKC", password)
+
+
+def _encode(password: str) -> bytes:
+    return _normalise(password).encode("utf-8")
 
 
 def _has_character_classes(password: str) -> bool:
