@@ -37,6 +37,7 @@ OTP_PATHS = (
     "PKG/static/js/verify.js",
     "PKG/templates/email/verification_code.txt",
     "PKG/templates/email/verification_code.html",
+    "migrations/versions/0002_sign_up_tickets.py",
     "tests/test_otp.py",
 )
 DOCKER_PATHS = ("Dockerfile", "docker-compose.yml", ".dockerignore", "docker")

@@ -8,10 +8,12 @@ The database is a SQLite file in a temporary folder (TEST_DATABASE_URL overrides
 {%- endif %}
 """
 
+import contextlib
 import contextvars
 import os
 import re
 import sqlite3
+import time
 
 import pytest
 from extra_apps import TEMPLATES, AppFactory
@@ -170,3 +172,19 @@ def log_in(
 
 def code_from(message) -> str:
     return CODE.search(message.body).group(1)
+
+
+@contextlib.contextmanager
+def reads_held(table: str, seconds: float = 0.2):
+    """Hold every SELECT from `table` for a moment, so that parallel requests all read
+    before any of them writes: the widest race window, which the code must survive."""
+
+    def hold(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            time.sleep(seconds)
+
+    event.listen(db.engine, "before_cursor_execute", hold)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "before_cursor_execute", hold)

@@ -1,4 +1,5 @@
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -8,11 +9,23 @@ from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import OneTimeCode
 
-from conftest import PASSWORD, code_from, create_user, find_user, log_in, submit
+from conftest import (
+    PASSWORD,
+    code_from,
+    create_user,
+    csrf_token,
+    find_user,
+    log_in,
+    reads_held,
+    submit,
+)
+
+OWNER_PASSWORD = "my very own passphrase"
+ATTACKER_PASSWORD = "the squatter's passphrase"
 
 
-def sign_up(client, email="new@example.com"):
-    data = {"email": email, "password": PASSWORD, "confirm_password": PASSWORD}
+def sign_up(client, email="new@example.com", password=PASSWORD):
+    data = {"email": email, "password": password, "confirm_password": password}
     return submit(client, "/auth/signup", data)
 
 
@@ -142,3 +155,130 @@ def test_malformed_codes_get_a_form_error(client, app_context, outbox, code):
     response = enter(client, code)
     assert response.status_code == 200
     assert not find_user("new@example.com").is_verified
+
+
+# --- account pre-hijacking: a password set without the mailbox never opens the account ---
+
+
+def test_a_squatters_password_never_opens_the_account_its_owner_verifies(app, app_context, outbox):
+    attacker, owner = app.test_client(), app.test_client()
+    sign_up(attacker, "owner@example.com", ATTACKER_PASSWORD)
+    sign_up(owner, "owner@example.com", OWNER_PASSWORD)
+    assert len(outbox) == 2  # two codes, both in the owner's mailbox
+    # The owner enters the code of their own sign-up and is signed in.
+    assert enter(owner, code_from(outbox[1])).headers["Location"] == "/dashboard"
+    assert find_user("owner@example.com").is_verified
+    # The squatter's password opens nothing; the owner's does.
+    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    response = log_in(app.test_client(), "owner@example.com", OWNER_PASSWORD)
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_a_code_verifies_only_in_the_browser_that_asked_for_it(app, app_context, outbox):
+    owner, attacker = app.test_client(), app.test_client()
+    sign_up(owner, "owner@example.com", OWNER_PASSWORD)
+    sign_up(attacker, "owner@example.com", ATTACKER_PASSWORD)
+    owners_code, attackers_code = code_from(outbox[0]), code_from(outbox[1])
+    # The newest e-mail belongs to the squatter's sign-up: from the owner's browser it
+    # is refused, and it cannot give the account the squatter's password.
+    if attackers_code != owners_code:
+        assert b"not correct" in enter(owner, attackers_code).data
+    assert enter(owner, owners_code).headers["Location"] == "/dashboard"
+    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    # And the squatter's sign-up is void once the owner has verified.
+    assert b"expired" in enter(attacker, attackers_code).data
+
+
+def test_a_second_sign_up_replaces_an_unverified_password(app, app_context, outbox):
+    sign_up(app.test_client(), "owner@example.com", ATTACKER_PASSWORD)
+    sign_up(app.test_client(), "owner@example.com", OWNER_PASSWORD)
+    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    response = log_in(app.test_client(), "owner@example.com", OWNER_PASSWORD)
+    assert response.headers["Location"] == "/auth/verify"
+
+
+def test_a_password_reset_proves_the_address_and_voids_pending_sign_ups(app, app_context, outbox):
+    attacker = app.test_client()
+    sign_up(attacker, "owner@example.com", ATTACKER_PASSWORD)
+    owner = app.test_client()
+    submit(owner, "/auth/forgot-password", {"email": "owner@example.com"})
+    link = re.search(r"/auth/reset-password/[\w-]+", outbox[-1].body).group(0)
+    owner.get(link)
+    data = {"password": OWNER_PASSWORD, "confirm_password": OWNER_PASSWORD}
+    assert submit(owner, "/auth/reset-password", data).headers["Location"] == "/auth/login"
+    assert find_user("owner@example.com").is_verified
+    assert db.session.scalars(select(OneTimeCode)).all() == []
+    assert log_in(owner, "owner@example.com", OWNER_PASSWORD).headers["Location"] == "/dashboard"
+
+
+# --- taken and free addresses answer alike -------------------------------------------
+
+
+def verify_page_answers(app, email, address) -> list:
+    """What a stranger sees on the verify page after signing up with `email`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address  # each run has the rate limits to itself
+    sign_up(client, email)
+    page = client.get("/auth/verify").get_data(as_text=True)
+    answers = [re.search(r'data-resend-wait="(\d+)"', page).group(1)]
+    answers.append(flashed_after(client, resend(client)))
+    answers.append(text_of(enter(client, "000000")))
+    # Every pending code of the address expires, and its resend wait is over.
+    for pending in db.session.scalars(select(OneTimeCode)):
+        pending.created_at = pending.expires_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    answers.append(text_of(enter(client, "000000")))
+    answers.append(flashed_after(client, resend(client)))
+    for _ in range(5):
+        last = enter(client, "000000")
+    answers.append(text_of(last))
+    return answers
+
+
+def flashed_after(client, response) -> str:
+    return text_of(client.get(response.headers["Location"]))
+
+
+def text_of(response) -> str:
+    """The page's message area, without the per-request CSRF token."""
+    text = response.get_data(as_text=True)
+    return re.sub(r'name="csrf_token"[^>]*>', "", text).replace("taken@", "@").replace("free@", "@")
+
+
+def test_taken_and_free_addresses_get_identical_verify_pages(app, app_context, outbox):
+    create_user("taken@example.com")
+    taken = verify_page_answers(app, "taken@example.com", "192.0.2.1")
+    free = verify_page_answers(app, "free@example.com", "192.0.2.2")
+    assert taken == free
+    assert "expired" in free[3]
+    assert "Too many wrong codes" in free[5]
+
+
+# --- parallel guesses ---------------------------------------------------------------
+
+
+def test_parallel_guesses_cannot_exceed_the_attempt_limit(
+    app, app_context, outbox, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "OTP_MAX_ATTEMPTS", 3)
+    signer = app.test_client()
+    sign_up(signer)
+    code = code_from(outbox[0])
+    token = csrf_token(signer, "/auth/verify")
+    browsers = []
+    for _ in range(8):  # the same browser session, several requests at once
+        browser = app.test_client()
+        browser.set_cookie("session", signer.get_cookie("session").value)
+        browsers.append(browser)
+
+    def guess(browser):
+        return browser.post("/auth/verify", data={"csrf_token": token, "code": wrong(code)})
+
+    with reads_held("one_time_codes"), ThreadPoolExecutor(len(browsers)) as pool:
+        answers = [response.get_data(as_text=True) for response in pool.map(guess, browsers)]
+    # Exactly three codes were compared; every other request was refused unseen.
+    compared = [record for record in caplog.records if 'event="otp.failure"' in record.getMessage()]
+    assert len(compared) == 3
+    assert sum("not correct" in answer for answer in answers) == 2
+    assert sum("Too many wrong codes" in answer for answer in answers) == 6
+    assert find_user("new@example.com").otp_locked_until is not None

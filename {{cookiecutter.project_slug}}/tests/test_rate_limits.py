@@ -138,6 +138,84 @@ def test_the_owner_can_reset_the_password_while_login_is_throttled(
     assert "/auth/reset-password/" in outbox[0].body
 
 
+# --- lockout: strangers' failures must not lock out the owner ------------------------
+
+
+def lock_out(app, limits, email="user@example.com"):
+    """Strangers, each from its own address, use up the account's failed logins."""
+    limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
+    for number in range(3):
+        try_login(app.test_client(), email, address=f"203.0.113.{number}")
+    assert_throttled(try_login(app.test_client(), email, PASSWORD, address="198.51.100.9"))
+
+
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_strangers(
+    app, client, app_context, limits
+):
+    create_user()
+    assert try_login(client, password=PASSWORD).status_code == 302
+    log_out(client)
+    lock_out(app, limits)
+    # The owner's browser carries its device cookie and is counted on its own.
+    assert try_login(client, password=PASSWORD).status_code == 302
+
+
+def test_a_known_browser_has_its_own_failure_limit(app, client, app_context, limits):
+    create_user()
+    assert try_login(client, password=PASSWORD).status_code == 302
+    log_out(client)
+    limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
+    for _ in range(3):
+        assert try_login(client).status_code == 200
+    assert_throttled(try_login(client, password=PASSWORD))
+
+
+def test_a_device_cookie_counts_only_for_its_own_account(app, client, app_context, limits):
+    create_user()
+    create_user("other@example.com")
+    assert try_login(client, password=PASSWORD).status_code == 302
+    log_out(client)
+    lock_out(app, limits, "other@example.com")
+    assert_throttled(try_login(client, "other@example.com", PASSWORD))
+
+
+def test_a_forged_device_cookie_is_ignored(app, client, app_context, limits):
+    create_user()
+    lock_out(app, limits)
+    client.set_cookie(app.config["DEVICE_COOKIE_NAME"], '["user@example.com", "made-up"]')
+    assert_throttled(try_login(client, password=PASSWORD))
+
+
+def test_a_completed_password_reset_lifts_the_lock(app, client, app_context, limits, outbox):
+    create_user()
+    lock_out(app, limits)
+    submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+    link = re.search(r"/auth/reset-password/[\w-]+", outbox[-1].body).group(0)
+    client.get(link)
+    new_password = "a brand new passphrase"
+    data = {"password": new_password, "confirm_password": new_password}
+    assert submit(client, "/auth/reset-password", data).headers["Location"] == "/auth/login"
+    assert try_login(app.test_client(), password=new_password).status_code == 302
+
+
+# --- client addresses -------------------------------------------------------------
+
+
+def test_ipv6_clients_are_counted_per_64_block(app, client, limits):
+    limits(RATELIMIT_LOGIN_PER_ADDRESS="3/minute", RATELIMIT_LOGIN_PER_ACCOUNT="100/minute")
+    # One subscriber's /64 holds 2^64 addresses: changing address changes nothing.
+    for number in range(1, 4):
+        response = try_login(client, f"u{number}@example.com", address=f"2001:db8:1:2::{number}")
+        assert response.status_code == 200
+    assert_throttled(try_login(client, address="2001:db8:1:2:ffff:ffff:ffff:ffff"))
+    # The next /64 is another client.
+    assert try_login(app.test_client(), address="2001:db8:1:3::1").status_code == 200
+    # An IPv4 client seen through an IPv6 socket is that IPv4 client.
+    limits(RATELIMIT_LOGIN_PER_ADDRESS="1/minute")
+    assert try_login(app.test_client(), address="192.0.2.77").status_code == 200
+    assert_throttled(try_login(app.test_client(), address="::ffff:192.0.2.77"))
+
+
 # --- other forms ------------------------------------------------------------------
 
 
@@ -184,6 +262,20 @@ def test_forgot_password_is_limited_per_email(app, client, app_context, limits, 
     assert response.status_code == 302
 
 
+def test_sign_up_mails_to_a_taken_address_are_limited(app, app_context, limits, outbox):
+    limits(RATELIMIT_SIGNUP="100/minute", RATELIMIT_MAIL_PER_RECIPIENT="2/hour")
+    create_user("taken@example.com")
+    password = "a brand new passphrase"
+    data = {"email": "taken@example.com", "password": password, "confirm_password": password}
+    for number in range(4):
+        address = from_address(f"10.0.1.{number}")
+        response = submit(app.test_client(), "/auth/signup", data, **address)
+        assert response.status_code == 302
+    assert [message.subject.split(" - ")[0] for message in outbox] == [
+        "Someone tried to sign up with your address"
+    ] * 2
+
+
 def test_password_change_is_limited_per_user(app, client, app_context, limits):
     limits(RATELIMIT_CREDENTIAL_CHANGE="2/minute")
     create_user()
@@ -215,6 +307,13 @@ def test_code_verification_is_limited_per_address(client, app_context, limits, o
     for _ in range(2):
         assert submit(client, "/auth/verify", {"code": "000000"}).status_code == 200
     assert_throttled(submit(client, "/auth/verify", {"code": "000000"}))
+
+
+def test_codes_to_one_mailbox_are_limited_whoever_asks(app, app_context, limits, outbox):
+    limits(RATELIMIT_SIGNUP="100/minute", RATELIMIT_MAIL_PER_RECIPIENT="2/hour")
+    for _ in range(4):
+        sign_up_for_a_code(app.test_client(), "target@example.com")
+    assert len(outbox) == 2
 
 
 def test_code_resend_is_limited_per_address(app, client, app_context, limits, monkeypatch):

@@ -30,7 +30,7 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 # Pages whose URL carries a secret: the Referer must never leave this site. (Not
 # "no-referrer": Flask-WTF's strict Referer check on HTTPS needs a same-origin Referer.)
-TOKEN_ENDPOINTS = {"auth.reset_password"}
+TOKEN_ENDPOINTS = {"auth.reset_password_link"}
 # Pages that are private or hold a form with a CSRF token: never stored by any cache.
 NO_STORE_BLUEPRINTS = {"auth", "account"{% if cookiecutter.use_admin %}, "admin"{% endif %}}
 

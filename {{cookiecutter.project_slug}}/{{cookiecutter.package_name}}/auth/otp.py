@@ -1,8 +1,21 @@
-"""E-mail one-time codes: 6 digits from `secrets`, stored as a keyed hash, single use.
+"""E-mail verification: each sign-up gets a ticket for its browser and a code for the mailbox.
 
-A code is bound to one user and one purpose and lives OTP_LIFETIME. Wrong tries are
-counted on the account (OTP_MAX_ATTEMPTS, across resends); past the limit the account
-waits OTP_LOCKOUT and the pending code is voided.
+A sign-up (or a sign-in to an account not verified yet) stores one OneTimeCode row: the
+hash of a ticket kept in that browser's session, a keyed hash of a 6-digit code that is
+e-mailed, and the hash of the password chosen at that sign-up. The code verifies only
+from the browser holding the ticket, and verifying gives the account that sign-up's
+password. So somebody who signs up first with another person's address, and never sees
+the mailbox, can never sign in to the account once its owner proves the address.
+
+Every sign-up gets the same treatment whatever the address: an address whose account is
+verified already gets a decoy row (its code can match nothing and is never sent; the
+owner is told by e-mail instead), so the verify page answers taken and free addresses
+alike, expiry, resend wait and lockout included.
+
+Wrong codes are counted on the account, across resends and sign-ups
+(OTP_MAX_ATTEMPTS); past the limit it waits OTP_LOCKOUT. Each attempt is counted in one
+conditional UPDATE before the code is compared, so parallel guesses cannot exceed the
+limit, and a code row is consumed by a DELETE that only one request can win.
 """
 
 import enum
@@ -12,15 +25,21 @@ import math
 import secrets
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, update
 
 from ..database import utcnow
 from ..events import log_security_event
 from ..extensions import db
 from ..mail import send_email
 from ..models import OneTimeCode, User
+from .accounts import add_user, find_user, tell_address_owner
+from .passwords import hash_password
+from .throttling import allow_mail_to
+from .tokens import hash_token, new_token
 
 VERIFY_EMAIL = "verify_email"
+# Stored as the code hash of a decoy: compare_digest never matches a 64-character digest.
+NO_CODE = "-"
 
 
 class CodeCheck(enum.Enum):
@@ -30,21 +49,144 @@ class CodeCheck(enum.Enum):
     LOCKED = "locked"
 
 
-def send_verification_code(user: User) -> None:
-    """Issue a new code (voiding older ones) and e-mail it."""
-    code = f"{secrets.randbelow(1_000_000):06d}"
+def sign_up(email: str, password: str) -> str:
+    """Start a sign-up for `email`; returns the ticket for the browser's session.
+
+    A new address gets an unverified account. An address nobody has verified yet takes
+    the newest password, so its owner can sign in with what they just chose. A verified
+    address keeps its account untouched; its owner is told by e-mail.
+    """
+    password_hash = hash_password(password)
+    user = add_user(email, password_hash) or find_user(email)
+    if user.is_verified:
+        tell_address_owner(email)
+    elif user.password_hash != password_hash:
+        user.password_hash = password_hash
+    return start_verification(user, password_hash)
+
+
+def start_verification(user: User, password_hash: str) -> str:
+    """A ticket and a code for one browser; the code goes to the account's address."""
+    ticket = new_token()
+    code = _new_code()
+    pending = OneTimeCode(
+        user_id=user.id,
+        purpose=VERIFY_EMAIL,
+        ticket_hash=hash_token(ticket),
+        code_hash=NO_CODE if user.is_verified else _hash_code(user.id, code),
+        password_hash=password_hash,
+    )
+    _set_lifetime(pending)
+    db.session.add(pending)
+    db.session.commit()
+    if not user.is_verified:
+        _mail_code(user, code)
+    return ticket
+
+
+def pending_signup(ticket: str | None) -> OneTimeCode | None:
+    if not ticket:
+        return None
+    return db.session.scalar(
+        db.select(OneTimeCode).where(OneTimeCode.ticket_hash == hash_token(ticket))
+    )
+
+
+def resend_code(pending: OneTimeCode) -> None:
+    """A new code for the same sign-up; its wrong tries still count."""
+    user = pending.user
+    code = _new_code()
+    if not user.is_verified:
+        pending.code_hash = _hash_code(user.id, code)
+    _set_lifetime(pending)
+    db.session.commit()
+    if not user.is_verified:
+        _mail_code(user, code)
+
+
+def seconds_until_resend(pending: OneTimeCode | None) -> int:
+    """How long the resend cooldown still runs (0: a code may be sent now)."""
+    if pending is None:
+        return 0
+    remaining = current_app.config["OTP_RESEND_COOLDOWN"] - (utcnow() - pending.created_at)
+    return max(0, math.ceil(remaining.total_seconds()))
+
+
+def check_code(pending: OneTimeCode | None, code: str) -> CodeCheck:
     now = utcnow()
-    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
-    db.session.add(
-        OneTimeCode(
-            user_id=user.id,
-            purpose=VERIFY_EMAIL,
-            code_hash=_hash_code(user, VERIFY_EMAIL, code),
-            created_at=now,
-            expires_at=now + current_app.config["OTP_LIFETIME"],
+    if pending is None or pending.expires_at <= now:
+        return CodeCheck.EXPIRED
+    user_id = pending.user_id
+    attempts = db.session.scalar(
+        update(User)
+        .where(
+            User.id == user_id,
+            User.otp_failed_attempts < current_app.config["OTP_MAX_ATTEMPTS"],
+            or_(User.otp_locked_until.is_(None), User.otp_locked_until <= now),
         )
+        .values(otp_failed_attempts=User.otp_failed_attempts + 1)
+        .returning(User.otp_failed_attempts)
     )
     db.session.commit()
+    if attempts is None:
+        return CodeCheck.LOCKED
+    if hmac.compare_digest(pending.code_hash, _hash_code(user_id, code)) and _verify(pending, now):
+        log_security_event("otp.verified", db.session.get(User, user_id))
+        return CodeCheck.ACCEPTED
+    user = db.session.get(User, user_id)
+    log_security_event("otp.failure", user, attempts=attempts)
+    if attempts < current_app.config["OTP_MAX_ATTEMPTS"]:
+        return CodeCheck.WRONG
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(otp_failed_attempts=0, otp_locked_until=now + current_app.config["OTP_LOCKOUT"])
+    )
+    db.session.commit()
+    log_security_event("otp.locked", user)
+    return CodeCheck.LOCKED
+
+
+def mailbox_proven(user: User) -> None:
+    """The owner proved the address another way (a password reset): verified, and every
+    pending sign-up, with the passwords their browsers chose, is void."""
+    if not user.is_verified:
+        user.email_verified_at = utcnow()
+    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
+    db.session.commit()
+
+
+def _verify(pending: OneTimeCode, now) -> bool:
+    """Consume the sign-up and give the account its password; False if a parallel
+    request consumed it first."""
+    consumed = db.session.execute(delete(OneTimeCode).where(OneTimeCode.id == pending.id))
+    if consumed.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.execute(
+        update(User)
+        .where(User.id == pending.user_id, User.email_verified_at.is_(None))
+        .values(
+            password_hash=pending.password_hash,
+            email_verified_at=now,
+            otp_failed_attempts=0,
+            otp_locked_until=None,
+        )
+    )
+    # The other sign-ups for this address, and the passwords they chose, are void.
+    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == pending.user_id))
+    db.session.commit()
+    return True
+
+
+def _set_lifetime(pending: OneTimeCode) -> None:
+    pending.created_at = utcnow()
+    pending.expires_at = pending.created_at + current_app.config["OTP_LIFETIME"]
+
+
+def _mail_code(user: User, code: str) -> None:
+    if not allow_mail_to(user.email):
+        return
     send_email(
         user.email,
         "Your verification code",
@@ -54,65 +196,11 @@ def send_verification_code(user: User) -> None:
     )
 
 
-def seconds_until_resend(user: User) -> int:
-    """How long the resend cooldown still runs for this user (0: a code may be sent now)."""
-    latest = db.session.scalar(
-        select(OneTimeCode.created_at)
-        .where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == VERIFY_EMAIL)
-        .order_by(OneTimeCode.created_at.desc())
-        .limit(1)
-    )
-    if latest is None:
-        return 0
-    remaining = current_app.config["OTP_RESEND_COOLDOWN"] - (utcnow() - latest)
-    return max(0, math.ceil(remaining.total_seconds()))
+def _new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def check_code(user: User, code: str) -> CodeCheck:
-    now = utcnow()
-    if user.otp_locked_until is not None and now < user.otp_locked_until:
-        return CodeCheck.LOCKED
-    pending = db.session.scalar(
-        select(OneTimeCode).where(
-            OneTimeCode.user_id == user.id,
-            OneTimeCode.purpose == VERIFY_EMAIL,
-            OneTimeCode.expires_at > now,
-        )
-    )
-    if pending is None:
-        return CodeCheck.EXPIRED
-    if hmac.compare_digest(pending.code_hash, _hash_code(user, VERIFY_EMAIL, code)):
-        db.session.delete(pending)
-        user.email_verified_at = now
-        user.otp_failed_attempts = 0
-        user.otp_locked_until = None
-        db.session.commit()
-        log_security_event("otp.verified", user)
-        return CodeCheck.ACCEPTED
-    return _count_failure(user)
-
-
-def _count_failure(user: User) -> CodeCheck:
-    # Incremented in SQL so concurrent guesses on several workers are all counted.
-    db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(otp_failed_attempts=User.otp_failed_attempts + 1)
-    )
-    db.session.commit()
-    db.session.refresh(user)
-    log_security_event("otp.failure", user, attempts=user.otp_failed_attempts)
-    if user.otp_failed_attempts < current_app.config["OTP_MAX_ATTEMPTS"]:
-        return CodeCheck.WRONG
-    user.otp_failed_attempts = 0
-    user.otp_locked_until = utcnow() + current_app.config["OTP_LOCKOUT"]
-    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
-    db.session.commit()
-    log_security_event("otp.locked", user)
-    return CodeCheck.LOCKED
-
-
-def _hash_code(user: User, purpose: str, code: str) -> str:
+def _hash_code(user_id: int, code: str) -> str:
     # Keyed, because a plain hash of 6 digits is reversed by trying all million.
-    message = f"{user.id}:{purpose}:{code}".encode()
+    message = f"{user_id}:{VERIFY_EMAIL}:{code}".encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()

@@ -1,6 +1,3 @@
-{% if cookiecutter.use_otp -%}
-import time
-{% endif -%}
 from urllib.parse import urlsplit
 
 from flask import (
@@ -10,9 +7,7 @@ from flask import (
     redirect,
     render_template,
     request,
-{%- if cookiecutter.use_otp %}
     session,
-{%- endif %}
     url_for,
 )
 {%- if cookiecutter.use_admin %}
@@ -22,17 +17,19 @@ from flask_login import current_user
 {%- endif %}
 
 from ..events import log_security_event
-from ..mail import send_email
+from ..mail import run_in_background
 {%- if cookiecutter.use_otp %}
 from . import otp
 {%- endif %}
 from .accounts import (
-    create_reset_link,
-    find_reset_token,
     find_user,
     landing_url,
+{%- if not cookiecutter.use_otp %}
     register,
-    set_password,
+{%- endif %}
+    reset_password_with,
+    send_reset_link,
+    valid_reset_token,
 )
 from .forms import (
     ForgotPasswordForm,
@@ -60,7 +57,13 @@ from .throttling import (
     limit_per_user,
 {%- endif %}
     login_per_account,
+    login_per_device,
+    remember_device,
 )
+
+# The reset link's token moves from the URL into the session on the first visit, so it
+# never reaches an access log, a Referer or the browser's history again.
+RESET_TOKEN_KEY = "reset_token"  # noqa: S105 (a session key, not a secret)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -102,12 +105,8 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
 {%- if cookiecutter.use_otp %}
-        user = register(form.email.data, form.password.data)
-        if user is not None:
-            otp.send_verification_code(user)
         # Same answer whether or not the address was already registered.
-        session["verify_email"] = form.email.data
-        session["verify_code_sent_at"] = time.time()
+        wait_for_code(otp.sign_up(form.email.data, form.password.data), form.email.data)
         flash(f"We sent a 6-digit code to {form.email.data}.", "info")
         return redirect(url_for("auth.verify"))
 {%- else %}
@@ -122,6 +121,7 @@ def signup():
 @bp.route("/login", methods=["GET", "POST"])
 @limit_per_address("RATELIMIT_LOGIN_PER_ADDRESS")
 @login_per_account
+@login_per_device
 def login():
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
@@ -137,20 +137,22 @@ def login():
 
 
 def finish_login(user, remember: bool):
-    clear_login_failures()
+    clear_login_failures(user.email)
     if not user.is_active:
         log_security_event("login.deactivated", user)
         flash("This account has been deactivated. Contact the site's team.", "error")
         return render_template("auth/login.html", form=LoginForm(formdata=None))
 {%- if cookiecutter.use_otp %}
     if not user.is_verified:
-        session["verify_email"] = user.email
+        wait_for_code(otp.start_verification(user, user.password_hash), user.email)
         flash("Enter the code we e-mailed you to finish signing up.", "info")
         return redirect(url_for("auth.verify"))
 {%- endif %}
     start_session(user, remember=remember)
     log_security_event("login.success", user)
-    return redirect(safe_next_url(request.args.get("next")) or landing_url(user))
+    response = redirect(safe_next_url(request.args.get("next")) or landing_url(user))
+    remember_device(response, user.email)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -163,20 +165,10 @@ def logout():
 {%- if cookiecutter.use_otp %}
 
 
-def pending_user():
-    """The account waiting for its code, or None when the address is unknown or verified."""
-    email = session.get("verify_email")
-    user = find_user(email) if email else None
-    return user if user is not None and not user.is_verified else None
-
-
-def seconds_until_resend(user) -> int:
-    if user is not None:
-        return otp.seconds_until_resend(user)
-    # Unknown or taken address: show the same countdown a real sign-up would see.
-    sent_at = session.get("verify_code_sent_at", 0)
-    cooldown = current_app.config["OTP_RESEND_COOLDOWN"].total_seconds()
-    return max(0, int(sent_at + cooldown - time.time() + 0.999))
+def wait_for_code(ticket: str, email: str) -> None:
+    """This browser now holds the sign-up's ticket; the address is only shown on the page."""
+    session["verify_ticket"] = ticket
+    session["verify_email"] = email
 
 
 CODE_MESSAGES = {
@@ -189,15 +181,15 @@ CODE_MESSAGES = {
 @bp.route("/verify", methods=["GET", "POST"])
 @limit_per_address("RATELIMIT_VERIFY")
 def verify():
-    if "verify_email" not in session:
+    if "verify_ticket" not in session:
         flash("Sign in to verify your e-mail address.", "info")
         return redirect(url_for("auth.login"))
-    user = pending_user()
+    pending = otp.pending_signup(session["verify_ticket"])
     form = VerifyForm()
     if form.validate_on_submit():
-        result = otp.check_code(user, form.code.data) if user else otp.CodeCheck.WRONG
+        user = pending.user if pending else None
+        result = otp.check_code(pending, form.code.data)
         if result is otp.CodeCheck.ACCEPTED:
-            session.pop("verify_email")
             start_session(user)
             flash("Your e-mail address is verified. Welcome!", "success")
             return redirect(landing_url(user))
@@ -206,23 +198,24 @@ def verify():
         "auth/verify.html",
         form=form,
         email=session["verify_email"],
-        resend_wait=seconds_until_resend(user),
+        resend_wait=otp.seconds_until_resend(pending),
     )
 
 
 @bp.route("/verify/resend", methods=["POST"])
 @limit_per_address("RATELIMIT_RESEND")
 def resend_code():
-    if "verify_email" not in session:
+    if "verify_ticket" not in session:
         return redirect(url_for("auth.login"))
-    user = pending_user()
-    wait = seconds_until_resend(user)
+    pending = otp.pending_signup(session["verify_ticket"])
+    if pending is None:
+        flash("This sign-up has expired. Sign up again, or sign in to get a new code.", "warning")
+        return redirect(url_for("auth.signup"))
+    wait = otp.seconds_until_resend(pending)
     if wait:
         flash(f"Please wait {wait} seconds before asking for a new code.", "warning")
     else:
-        if user is not None:
-            otp.send_verification_code(user)
-        session["verify_code_sent_at"] = time.time()
+        otp.resend_code(pending)
         flash("A new code is on its way.", "info")
     return redirect(url_for("auth.verify"))
 {%- endif %}
@@ -234,17 +227,9 @@ def resend_code():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = find_user(form.email.data)
-        if user is not None and user.is_active:
-            minutes = int(current_app.config["PASSWORD_RESET_TOKEN_LIFETIME"].total_seconds() // 60)
-            send_email(
-                user.email,
-                "Reset your password",
-                "password_reset",
-                reset_url=create_reset_link(user),
-                minutes=minutes,
-            )
-        log_security_event("password.reset_requested", user, email=form.email.data)
+        # Looked up and mailed off the request thread: the answer takes the same time
+        # whether or not the address has an account.
+        run_in_background(send_reset_link, form.email.data)
         # Same answer for every address (no account enumeration).
         flash(
             f"If {form.email.data} has an account, a reset link is on its way.",
@@ -255,19 +240,38 @@ def forgot_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    reset = find_reset_token(token)
+def reset_password_link(token: str):
+    """The link in the e-mail: keep its token in the session and drop it from the URL."""
+    session[RESET_TOKEN_KEY] = token
+    if request.method == "POST":  # a form posted straight to the link works too
+        return reset_password()
+    return redirect(url_for("auth.reset_password"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_password():
+    reset = valid_reset_token(session.get(RESET_TOKEN_KEY))
     if reset is None:
-        flash("This reset link is invalid or has expired. Ask for a new one.", "error")
-        return redirect(url_for("auth.forgot_password"))
+        return reset_link_invalid()
     form = ResetPasswordForm(email=reset.user.email)
     if form.validate_on_submit():
-        user = reset.user
-        set_password(user, form.password.data)
-        log_security_event("password.reset", user)
+        user = reset_password_with(reset, form.password.data)
+        if user is None:  # a parallel request used the link first
+            return reset_link_invalid()
+        session.pop(RESET_TOKEN_KEY)
+{%- if cookiecutter.use_otp %}
+        otp.mailbox_proven(user)
+{%- endif %}
+        clear_login_failures(user.email)
         flash("Your password has been changed. Sign in with the new one.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
+
+
+def reset_link_invalid():
+    session.pop(RESET_TOKEN_KEY, None)
+    flash("This reset link is invalid or has expired. Ask for a new one.", "error")
+    return redirect(url_for("auth.forgot_password"))
 {%- if cookiecutter.use_admin %}
 
 

@@ -4,21 +4,32 @@ Limit values are read from the config on each request, so they can be tuned per
 environment. Storage comes from RATELIMIT_STORAGE_URI: Redis when several workers or
 hosts serve the site, so they all count together (config.py says what happens when
 Redis is down).
+
+Failed logins lock an account for a while (RATELIMIT_LOGIN_PER_ACCOUNT), but a stranger's
+guesses must not lock out its owner: a browser that has signed in to the account before
+carries a signed device cookie and is counted on its own instead (OWASP's "device
+cookies"). A completed password reset lifts the lock.
 """
 
 import logging
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.logging import default_handler
 from flask.wrappers import Response
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse_many
 
 from ..events import log_security_event
 from ..extensions import limiter
 from ..forms import MAX_EMAIL_LENGTH, normalise_email
+from .tokens import new_token
 
 LOGIN_ACCOUNT_SCOPE = "login-per-account"
+LOGIN_DEVICE_SCOPE = "login-per-device"
+MAIL_RECIPIENT_SCOPE = "mail-per-recipient"
+DEVICE_COOKIE_SALT = "device-cookie"
 # Every limit here counts form posts (methods=["POST"]). Exempting the other methods
 # up front spares each page view Flask-Limiter's work of resolving the limits only to
 # drop them.
@@ -66,20 +77,97 @@ def limit_per_account(setting: str):
     return limiter.limit(configured(setting), key_func=submitted_email, methods=["POST"])
 
 
+def trusted_device() -> str | None:
+    """The id of this browser's device cookie when it was issued for the account the form
+    names, else None."""
+    if "trusted_device" not in g:
+        g.trusted_device = None
+        cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+        if cookie:
+            try:
+                email, device_id = _device_serializer().loads(
+                    cookie, max_age=current_app.config["DEVICE_COOKIE_LIFETIME"].total_seconds()
+                )
+            except (BadSignature, ValueError):
+                pass
+            else:
+                if email == submitted_email():
+                    g.trusted_device = device_id
+    return g.trusted_device
+
+
+def is_untrusted_device() -> bool:
+    return trusted_device() is None
+
+
+def is_trusted_device() -> bool:
+    return trusted_device() is not None
+
+
 login_per_account = limiter.shared_limit(
     configured("RATELIMIT_LOGIN_PER_ACCOUNT"),
     scope=LOGIN_ACCOUNT_SCOPE,
     key_func=submitted_email,
     methods=["POST"],
     deduct_when=form_rejected,
+    exempt_when=is_trusted_device,
+)
+# A known browser gets the same allowance, counted for that browser alone.
+login_per_device = limiter.shared_limit(
+    configured("RATELIMIT_LOGIN_PER_ACCOUNT"),
+    scope=LOGIN_DEVICE_SCOPE,
+    key_func=lambda: trusted_device() or "",
+    methods=["POST"],
+    deduct_when=form_rejected,
+    exempt_when=is_untrusted_device,
 )
 
 
-def clear_login_failures() -> None:
-    """A successful login wipes the account's failure count."""
-    for request_limit in limiter.current_limits:
-        if LOGIN_ACCOUNT_SCOPE in request_limit.request_args:
-            limiter.limiter.clear(request_limit.limit, *request_limit.request_args)
+def remember_device(response: Response, email: str) -> None:
+    """After a successful login: this browser is now known for this account."""
+    config = current_app.config
+    response.set_cookie(
+        config["DEVICE_COOKIE_NAME"],
+        _device_serializer().dumps([email, new_token()]),
+        max_age=int(config["DEVICE_COOKIE_LIFETIME"].total_seconds()),
+        secure=config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def clear_login_failures(email: str) -> None:
+    """Wipe the account's failure count, and this browser's (after a login or a reset)."""
+    _clear(LOGIN_ACCOUNT_SCOPE, email)
+    device = trusted_device()
+    if device is not None:
+        _clear(LOGIN_DEVICE_SCOPE, device)
+
+
+def allow_mail_to(address: str) -> bool:
+    """Count one e-mail to `address` that a stranger's form post can cause; False once
+    RATELIMIT_MAIL_PER_RECIPIENT is used up (the mail is then not sent)."""
+    items = parse_many(current_app.config["RATELIMIT_MAIL_PER_RECIPIENT"])
+    key = _identifiers(MAIL_RECIPIENT_SCOPE, address.lower())
+    if all(limiter.limiter.hit(item, *key) for item in items):
+        return True
+    log_security_event("mail.suppressed", recipient=address)
+    return False
+
+
+def _clear(scope: str, key: str) -> None:
+    for item in parse_many(current_app.config["RATELIMIT_LOGIN_PER_ACCOUNT"]):
+        limiter.limiter.clear(item, *_identifiers(scope, key))
+
+
+def _identifiers(scope: str, key: str) -> list[str]:
+    # As Flask-Limiter builds them for a shared limit: [prefix,] key, scope.
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    return [prefix, key, scope] if prefix else [key, scope]
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=DEVICE_COOKIE_SALT)
 
 
 def log_rate_limit_breach(error: RateLimitExceeded) -> None:
