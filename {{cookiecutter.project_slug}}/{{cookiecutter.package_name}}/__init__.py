@@ -15,6 +15,7 @@ from .admin.routes import bp as admin_bp
 {%- endif %}
 from .auth.routes import bp as auth_bp
 from .config import load_config
+from .database import IdConverter
 from .errors import register_error_pages
 from .extensions import csrf, db, limiter, login_manager, mail
 from .main.routes import bp as main_bp
@@ -63,6 +64,7 @@ def register_migrations(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)

@@ -29,6 +29,7 @@ RATELIMIT_SETTINGS = (
     "RATELIMIT_FORGOT_PER_ADDRESS",
     "RATELIMIT_FORGOT_PER_ACCOUNT",
     "RATELIMIT_CREDENTIAL_CHANGE",
+    "RATELIMIT_MAIL_PER_RECIPIENT",
 {%- if cookiecutter.use_otp %}
     "RATELIMIT_VERIFY",
     "RATELIMIT_RESEND",
@@ -98,6 +99,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
+    # A browser that signed in to an account is not locked out by strangers' failed
+    # logins to it (auth/throttling.py); the cookie says which account, signed.
+    DEVICE_COOKIE_NAME = "device"
+    DEVICE_COOKIE_LIFETIME = timedelta(days=365)
 
     # Server-side sessions (ASVS 7.3): ended after this long without a request unless
     # "remember me" was ticked, and after the absolute lifetime in any case.
@@ -134,6 +139,9 @@ class Config:
     RATELIMIT_FORGOT_PER_ADDRESS = "10/hour"
     RATELIMIT_FORGOT_PER_ACCOUNT = "3/hour"
     RATELIMIT_CREDENTIAL_CHANGE = "10/hour"
+    # E-mails a stranger's form post can send to one address (codes, "someone tried to
+    # sign up with your address").
+    RATELIMIT_MAIL_PER_RECIPIENT = "5/hour;20/day"
 {%- if cookiecutter.use_otp %}
     RATELIMIT_VERIFY = "10/minute"
     RATELIMIT_RESEND = "5/hour"
@@ -255,6 +263,7 @@ class ProductionConfig(Config):
     # The __Host- prefix pins the cookie to this exact host, HTTPS only, path /.
     SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
+    DEVICE_COOKIE_NAME = "__Host-device"
     PREFERRED_URL_SCHEME = "https"
     SEND_HSTS = True
 

@@ -8,7 +8,7 @@ import logging
 import smtplib
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask, current_app, render_template, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_mail import Connection, Message
 
 logger = logging.getLogger(__name__)
@@ -65,3 +65,27 @@ class TimeoutConnection(Connection):
 def absolute_url(endpoint: str, **values) -> str:
     """A link for an e-mail, built from BASE_URL and never from the request's Host header."""
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def run_in_background(function, *args) -> None:
+    """Call function(*args) off the request thread (inline when MAIL_SEND_ASYNC is off, as
+    in tests), for work whose duration must not show in the answer, such as looking up an
+    account before mailing it. It runs in a request context with this request's site URL
+    and client address, so it builds links and logs events as the request would."""
+    app = current_app._get_current_object()
+    if app.config["MAIL_SEND_ASYNC"]:
+        context = {
+            "base_url": request.root_url,
+            "environ_base": {"REMOTE_ADDR": request.remote_addr},
+        }
+        _executor.submit(_run_in_context, app, context, function, *args)
+    else:
+        function(*args)
+
+
+def _run_in_context(app: Flask, context: dict, function, *args) -> None:
+    with app.test_request_context(**context):
+        try:
+            function(*args)
+        except Exception:
+            logger.exception("Background task %s failed", function.__name__)
