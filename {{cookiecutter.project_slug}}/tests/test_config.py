@@ -1,12 +1,16 @@
 """Production configuration (ASVS 13.4, 3.3, 4.1): refuses unsafe settings, cookies, hosts."""
 
 import ast
+import os
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
-from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, production_env, set_env
+from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, PROJECT_ENV_VARS, production_env, set_env
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from {{ cookiecutter.package_name }} import create_app
@@ -15,7 +19,8 @@ from {{ cookiecutter.package_name }}.config import ConfigurationError
 from conftest import PASSWORD, create_user
 
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PACKAGE = Path(__file__).resolve().parents[1] / "{{ cookiecutter.package_name }}"
+PROJECT = Path(__file__).resolve().parents[1]
+PACKAGE = PROJECT / "{{ cookiecutter.package_name }}"
 
 
 def production_with(monkeypatch, **changes):
@@ -64,6 +69,59 @@ def test_development_never_makes_up_a_secret_key(monkeypatch, tmp_path):
     set_env(monkeypatch, {"DATABASE_URL": "sqlite://"})
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app("development")
+
+
+def flask_command(folder: Path, env: dict[str, str], *args: str):
+    """The real `flask` command line, run in `folder` with exactly these project variables."""
+    process_env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in PROJECT_ENV_VARS and not name.startswith("FLASK_")
+    }
+    process_env.update(env, PYTHONPATH=str(PROJECT))
+    return subprocess.run(  # noqa: S603 (our own interpreter and package)
+        [sys.executable, "-m", "flask", "--app", "{{ cookiecutter.package_name }}", *args],
+        cwd=folder,
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_to_run_on_the_development_dotenv(tmp_path):
+    """The flask command loads .env before the app exists: its development key must not
+    quietly become production's."""
+    development_key = secrets.token_urlsafe(48)
+    (tmp_path / ".env").write_text(f"APP_ENV=development\nSECRET_KEY={development_key}\n")
+    env = production_env()
+    del env["SECRET_KEY"]  # forgotten in production's environment; .env has one
+    result = flask_command(tmp_path, {**env, "APP_ENV": "production"}, "routes")
+    assert result.returncode != 0
+    assert f"settings from {tmp_path / '.env'}" in result.stderr
+    assert "holds its values for SECRET_KEY." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "/auth/login" not in result.stdout
+
+
+@pytest.mark.parametrize("dotenv", [None, "APP_ENV=development\nSECRET_KEY={other_key}\n"])
+def test_production_runs_on_its_own_environment(tmp_path, dotenv):
+    """No .env, or one whose values the environment does not hold: nothing came from it."""
+    if dotenv:
+        (tmp_path / ".env").write_text(dotenv.format(other_key=secrets.token_urlsafe(48)))
+    result = flask_command(tmp_path, {**production_env(), "APP_ENV": "production"}, "routes")
+    assert result.returncode == 0, result.stderr
+    assert "/auth/login" in result.stdout
+
+
+def test_development_leaves_debug_to_flask_run_debug(make_app, monkeypatch, tmp_path):
+    """`flask run --debug` sets FLASK_DEBUG=1 and turns on the debugger and the reloader;
+    app.debug must follow it, on with them and off without them."""
+    monkeypatch.chdir(tmp_path)  # no .env to be found
+    env = {"SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": "sqlite://"}
+    assert make_app("development", **env).debug is False
+    assert make_app("development", FLASK_DEBUG="1", **env).debug is True
 
 
 def test_unknown_environment_is_refused(monkeypatch):

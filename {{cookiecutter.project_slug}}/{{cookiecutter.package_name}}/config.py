@@ -7,8 +7,12 @@ instantiated, so tests can set variables before calling create_app().
 
 import os
 from datetime import timedelta
+from email.headerregistry import Address
 from urllib.parse import urlsplit
 
+import click
+from dotenv import dotenv_values, find_dotenv
+from flask.helpers import get_load_dotenv
 from limits import parse_many
 
 # Text copied from a sample file rather than generated: refused even when long enough.
@@ -17,7 +21,7 @@ MIN_SECRET_KEY_LENGTH = 32
 # A generated key uses many different characters; "x" * 40 or "abab..." does not.
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
-# E-mails come from "<PROJECT_NAME> <this address>" unless MAIL_DEFAULT_SENDER is set.
+# E-mails come from PROJECT_NAME at this address unless MAIL_DEFAULT_SENDER is set.
 NO_REPLY_ADDRESS = "no-reply@{{ cookiecutter.domain_name }}"
 # Without DATABASE_URL: a SQLite file, whose relative path lives in the instance/ folder.
 DEFAULT_DATABASE_URL = "sqlite:///{{ cookiecutter.project_slug }}.db"
@@ -37,8 +41,11 @@ RATELIMIT_SETTINGS = (
 )
 
 
-class ConfigurationError(RuntimeError):
-    """Raised at start-up when the environment is missing something the app needs."""
+class ConfigurationError(click.ClickException):
+    """Raised at start-up when the environment is missing something the app needs.
+
+    A ClickException, so the `flask` command prints the message alone, with no traceback.
+    """
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -55,6 +62,25 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def settings_from_dotenv() -> tuple[str, list[str]]:
+    """The .env file found from the working directory, and the variables whose value in
+    the environment is the non-empty one that file sets.
+
+    The `flask` command loads .env before it imports the app (python-dotenv, which never
+    overrides a variable already set), unless FLASK_SKIP_DOTENV tells it not to; a shell
+    may have sourced the file too. Either way the environment then holds its values.
+    """
+    path = find_dotenv(usecwd=True)
+    if not path or not get_load_dotenv():
+        return path, []
+    names = [
+        name
+        for name, value in dotenv_values(path).items()
+        if value and os.environ.get(name) == value
+    ]
+    return path, names
 {%- if cookiecutter.database == "postgresql" %}
 
 
@@ -172,7 +198,7 @@ class Config:
 {%- else %}
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 {%- endif %}
-        self.BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.BASE_URL = os.environ.get("BASE_URL", "").rstrip("/")
         self.BCRYPT_LOG_ROUNDS = env_int("BCRYPT_LOG_ROUNDS", self.BCRYPT_LOG_ROUNDS)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_KEY_PREFIX = os.environ.get(
@@ -195,8 +221,10 @@ class Config:
         self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-        self.MAIL_DEFAULT_SENDER = os.environ.get(
-            "MAIL_DEFAULT_SENDER", f"{self.PROJECT_NAME} <{NO_REPLY_ADDRESS}>"
+        # The standard library quotes a name with a comma or colon, which would otherwise
+        # split the header ("Smith, Jones & Co" gave "From: Smith" with no address).
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or str(
+            Address(self.PROJECT_NAME, addr_spec=NO_REPLY_ADDRESS)
         )
 
     def check(self) -> None:
@@ -223,11 +251,15 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    DEBUG = True
+    """No DEBUG here: as Flask advises, `flask run --debug` (or FLASK_DEBUG) decides, so
+    the debugger, the reloader and app.debug are on or off together.
+
+    BASE_URL may stay unset: links in e-mails then follow the request's address.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        # With no SMTP server configured, e-mails are printed to the log in full.
+        # With no SMTP server configured, e-mails are printed to the log.
         self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "console"
 
 
@@ -276,6 +308,16 @@ class ProductionConfig(Config):
             self.TRUSTED_HOSTS = [urlsplit(self.BASE_URL).hostname, *LOOPBACK_HOSTS]
 
     def check(self) -> None:
+        # First: a development value taken from .env (its SECRET_KEY, above all) would
+        # pass every other check.
+        path, from_dotenv = settings_from_dotenv()
+        if from_dotenv:
+            raise ConfigurationError(
+                f"Production will not run on settings from {path}, the development file: "
+                f"the environment holds its values for {', '.join(from_dotenv)}. Give "
+                "production its own environment variables and delete or rename that file "
+                "on this machine (FLASK_SKIP_DOTENV=1 makes the flask command ignore it)."
+            )
         super().check()
         missing = [name for name in ("MAIL_SERVER", "BASE_URL") if not os.environ.get(name)]
 {%- if cookiecutter.database == "postgresql" %}

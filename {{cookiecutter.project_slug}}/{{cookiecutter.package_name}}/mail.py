@@ -1,21 +1,39 @@
 """Sending e-mail: plain-text and HTML parts from templates, off the request thread.
 
-Development without MAIL_SERVER prints every message to the log instead, so a new
+Development without MAIL_SERVER prints every message's text to the log instead, so a new
 project works with no SMTP server. Tests capture messages with mail.record_messages().
 """
 
 import logging
 import smtplib
 from concurrent.futures import ThreadPoolExecutor
+from email.headerregistry import Address
+from email.utils import parseaddr
 
+import flask_mail
 from flask import Flask, current_app, render_template, request, url_for
-from flask_mail import Connection, Message
+from flask_mail import Connection
 
 logger = logging.getLogger(__name__)
 
 # A small pool: requests never wait on SMTP. Messages still queued when the process
 # stops are lost; a job queue is the upgrade path when that matters.
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
+
+
+class Message(flask_mail.Message):
+    """Flask-Mail's message with its From header written by the standard library.
+
+    Flask-Mail 0.10 encodes the sender's name itself (email.header.Header), which garbles
+    a long non-ASCII name ("Tom's" came out as "T om's"); the message's own policy encodes
+    and folds an Address right.
+    """
+
+    def _message(self):
+        message = super()._message()
+        name, address = parseaddr(self.sender)
+        message.replace_header("From", Address(name, addr_spec=address))
+        return message
 
 
 def send_email(to: str, subject: str, template: str, **context) -> None:
@@ -28,11 +46,23 @@ def send_email(to: str, subject: str, template: str, **context) -> None:
         html=render_template(f"email/{template}.html", **context),
     )
     if app.config["MAIL_BACKEND"] == "console":
-        logger.info("E-mail (not sent: no MAIL_SERVER configured)\n%s", message.as_string())
+        logger.info("%s", readable(message))
     elif app.config["MAIL_SEND_ASYNC"]:
         _executor.submit(deliver, app, message)
     else:
         deliver(app, message)
+
+
+def readable(message: Message) -> str:
+    """The e-mail as a person wants to read it in the terminal: the text part as written,
+    where the MIME source would show it base64 or quoted-printable encoded."""
+    return (
+        "E-mail (not sent: no MAIL_SERVER configured)\n"
+        f"To: {', '.join(message.recipients)}\n"
+        f"Subject: {message.subject}\n\n"
+        f"{message.body}\n"
+        "(+ HTML part)"
+    )
 
 
 def deliver(app: Flask, message: Message) -> None:
@@ -63,8 +93,14 @@ class TimeoutConnection(Connection):
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A link for an e-mail, built from BASE_URL and never from the request's Host header."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    """A link for an e-mail: BASE_URL, then the endpoint's path.
+
+    Production requires BASE_URL and testing sets it, so there no link comes from the
+    request's Host header. Development may leave it unset: links then follow the address
+    the browser used, on whatever port `flask run` serves.
+    """
+    base_url = current_app.config["BASE_URL"] or request.host_url.rstrip("/")
+    return base_url + url_for(endpoint, **values)
 
 
 def run_in_background(function, *args) -> None:
