@@ -1,6 +1,8 @@
 """The harness checks itself: the variant list follows cookiecutter.json, and each
 no-leftover check catches what it is meant to catch (and nothing legitimate)."""
 
+import os
+
 import pytest
 
 import harness
@@ -154,3 +156,16 @@ def test_sqlite_variants_get_a_fresh_file(tmp_path):
     path.write_text("old")
     assert databases.fresh_url(harness.full_context(database="sqlite")) == url
     assert not path.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_dotenv_others_can_read_is_found():
+    files = {
+        ".env.example": "SECRET_KEY=\n",
+        ".env": "SECRET_KEY=" + "k" * 64 + "\n",
+        ".gitignore": ".env\n",
+    }
+    assert harness.dotenv_problems(fake_bake(files, modes={".env": 0o100600})) == []
+    assert harness.dotenv_problems(fake_bake(files, modes={".env": 0o100644})) == [
+        ".env: mode 0o644, expected 0o600 (owner only)"
+    ]
