@@ -18,7 +18,7 @@ NAMING_CONVENTION = {
 }
 
 
-# The largest id an Integer primary key holds on every database (PostgreSQL's integer).
+# The largest id an Integer primary key holds on every database (a signed 32-bit integer).
 MAX_ID = 2**31 - 1
 
 
