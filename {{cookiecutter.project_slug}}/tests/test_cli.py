@@ -188,6 +188,18 @@ def test_a_deactivated_{% if cookiecutter.use_otp %}unverified_{% endif %}accoun
 {%- endif %}
 
 
+def test_it_lifts_the_lock_that_strangers_wrong_guesses_put_on_the_account(app, run):
+    create_user(ADMIN)
+    stranger = app.test_client()
+    attempts = int(app.config["RATELIMIT_LOGIN_PER_ACCOUNT"].split("/")[0])
+    for _ in range(attempts):
+        assert log_in(stranger, ADMIN, INTRUDER_PASSWORD).status_code == 200
+    assert log_in(app.test_client(), ADMIN).status_code == 429
+
+    assert run("--email", ADMIN, "--password", NEW_PASSWORD).exit_code == 0
+    assert log_in(app.test_client(), ADMIN, NEW_PASSWORD).status_code == 302
+
+
 def test_an_existing_account_is_asked_for_its_new_password(run):
     create_user("member@example.com")
     result = run("--email", "member@example.com", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth.accounts import find_user, set_password
 from ..auth.passwords import hash_password, password_problems, verify_password
+from ..auth.throttling import clear_login_failures
 {%- if cookiecutter.use_otp %}
 from ..database import utcnow
 {%- endif %}
@@ -77,9 +78,9 @@ def create(email: str, password: str) -> None:
 def take_over(user: User, password: str) -> None:
     """Make an existing account a working admin that only the given password opens.
 
-    Anyone may have registered the address first, so the account's password is replaced
-    and whoever holds it now loses it: every session ends, reset links{% if cookiecutter.use_otp %} and pending
-    codes{% endif %} die.
+    Anyone may have registered the address first: whoever holds the account now loses it
+    (set_password ends its sessions and reset links), and a sign-in lock from wrong
+    guesses is lifted, as after a reset.
     """
     changes = []
     if not user.is_admin:
@@ -104,9 +105,10 @@ def take_over(user: User, password: str) -> None:
 {%- endif %}
     add_entry("set_password", user)
     sessions = len(user.sessions)
-    # set_password e-mails the owner links made by url_for, which needs a request.
+    # set_password's e-mail builds its links with url_for, which needs a request.
     with current_app.test_request_context():
         set_password(user, password)
+        clear_login_failures(user.email)
     changes.append("password replaced")
     ended = f"{sessions} session{'' if sessions == 1 else 's'} ended"
     click.echo(f"{user.email}: {', '.join(changes)}, {ended}.")
