@@ -286,6 +286,8 @@ def test_wrong_password_then_forgot_and_reset(visitor, mailbox, site):
     assert len(links) == 1, f"expected one link in the e-mail:\n{text}"
     assert links[0].startswith(site.url("/auth/reset-password/")), links[0]
     page.goto(links[0])
+    # The token left the address bar (and every later request's URL) at once.
+    assert person.path() == "/auth/reset-password"
     assert page.get_by_role("heading", level=1).inner_text() == "Choose a new password"
     person.check_page("reset-password")
 
