@@ -774,6 +774,16 @@ def test_entrypoint_migrates_and_serves_outside_a_container(bake, databases, tmp
         keys = redis.keys(f"*{prefix}*")
         assert keys, "no rate-limit counter in Redis"
 
+        # The access log (on in the container) never shows a reset link's token.
+        reset_token = "a-reset-token-" + uuid.uuid4().hex
+        status, _, _ = request(port, "GET", f"/auth/reset-password/{reset_token}")
+        assert status == 302
+        deadline = time.monotonic() + 10
+        while "/auth/reset-password/[token]" not in log_path.read_text():
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        assert reset_token not in log_path.read_text()
+
         # The image's own HEALTHCHECK command passes against it.
         healthcheck = [
             a for _, k, a in dockerfile_instructions(baked.text("Dockerfile")) if k == "HEALTHCHECK"
