@@ -21,13 +21,13 @@ from .extensions import csrf, db, limiter, login_manager, mail
 from .main.routes import bp as main_bp
 
 
-def create_app(config_name: str | None = None) -> Flask:
+def create_app(config_name: str | None = None, test_config: dict | None = None) -> Flask:
     config_name = config_name or os.environ.get("APP_ENV", "development")
     if config_name == "development":
         load_dotenv(find_dotenv(usecwd=True))
 
     app = Flask(__name__)
-    app.config.from_object(load_config(config_name))
+    app.config.from_object(load_config(config_name, test_config))
     app.logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
 
     register_extensions(app)

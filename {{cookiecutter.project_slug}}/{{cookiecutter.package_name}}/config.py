@@ -337,7 +337,7 @@ CONFIGS = {
 }
 
 
-def load_config(name: str) -> Config:
+def load_config(name: str, test_config: dict | None = None) -> Config:
     try:
         config_class = CONFIGS[name]
     except KeyError:
@@ -345,5 +345,7 @@ def load_config(name: str) -> Config:
             f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
         ) from None
     config = config_class()
+    for key, value in (test_config or {}).items():
+        setattr(config, key, value)
     config.check()
     return config
