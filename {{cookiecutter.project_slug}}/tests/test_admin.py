@@ -9,19 +9,15 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 from {{ cookiecutter.package_name }}.admin import routes
-from {{ cookiecutter.package_name }}.auth.passwords import hash_password
-from {{ cookiecutter.package_name }}.auth.tokens import hash_token, new_token
+from {{ cookiecutter.package_name }}.admin.models import AuditEvent
 from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
-from {{ cookiecutter.package_name }}.models import (
-    AuditEvent,
+from {{ cookiecutter.package_name }}.models import PasswordResetToken, User, UserSession
+from {{ cookiecutter.package_name }}.passwords import hash_password
+from {{ cookiecutter.package_name }}.tokens import hash_token, new_token
 {%- if cookiecutter.use_otp %}
-    OneTimeCode,
+from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
 {%- endif %}
-    PasswordResetToken,
-    User,
-    UserSession,
-)
 
 from conftest import PASSWORD, create_user, csrf_token, find_user, log_in, submit
 

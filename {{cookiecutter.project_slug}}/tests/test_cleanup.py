@@ -6,11 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select{% if cookiecutter.use_otp %}, update{% endif %}
 
-from {{ cookiecutter.package_name }}.auth.sessions import is_expired
 from {{ cookiecutter.package_name }}.cleanup import delete_expired
 from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
-from {{ cookiecutter.package_name }}.models import {% if cookiecutter.use_otp %}OneTimeCode, {% endif %}PasswordResetToken, UserSession
+from {{ cookiecutter.package_name }}.models import PasswordResetToken, UserSession
+{%- if cookiecutter.use_otp %}
+from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
+{%- endif %}
 
 from conftest import {% if cookiecutter.use_otp %}PASSWORD, {% endif %}create_user{% if cookiecutter.use_otp %}, submit{% endif %}
 
@@ -62,7 +64,7 @@ def test_sessions_are_deleted_by_the_rule_that_signs_them_out(app, user):
         add_session(user, now - 2 * idle, now),
     ]
     # The same verdict as the check that signs a browser out.
-    assert [is_expired(row, now) for row in expired + live] == [True] * 2 + [False] * 3
+    assert [row.expired(now) for row in expired + live] == [True] * 2 + [False] * 3
 
     assert delete_expired(now)["user_sessions"] == 2
     assert ids(UserSession) == {row.id for row in live}
@@ -109,7 +111,7 @@ def test_the_command_deletes_what_has_expired_and_says_how_much(app, user):
     result = app.test_cli_runner().invoke(args=["cleanup"])
 
     assert result.exit_code == 0, result.output
-    counts = "user_sessions 1, {% if cookiecutter.use_otp %}one_time_codes 0, {% endif %}password_reset_tokens 1"
+    counts = "{% if cookiecutter.use_otp %}one_time_codes 0, {% endif %}password_reset_tokens 1, user_sessions 1"
     assert result.output == f"Deleted expired rows: {counts}.\n"
     assert ids(UserSession) == {live_session.id}
     assert ids(PasswordResetToken) == {live_token.id}

@@ -4,10 +4,11 @@ given password, taking it from whoever held it; the policy applies."""
 import pytest
 from sqlalchemy import func, select
 
+from {{ cookiecutter.package_name }}.admin.models import AuditEvent
 from {{ cookiecutter.package_name }}.auth.accounts import create_reset_link
-from {{ cookiecutter.package_name }}.auth.passwords import verify_password
 from {{ cookiecutter.package_name }}.extensions import db
-from {{ cookiecutter.package_name }}.models import AuditEvent, PasswordResetToken, User, UserSession
+from {{ cookiecutter.package_name }}.models import PasswordResetToken, User, UserSession
+from {{ cookiecutter.package_name }}.passwords import verify_password
 
 from conftest import PASSWORD, {% if cookiecutter.use_otp %}code_from, {% endif %}create_user, find_user, log_in, submit
 

@@ -10,9 +10,9 @@ import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
-from {{ cookiecutter.package_name }}.auth.passwords import verify_password
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import User, UserSession
+from {{ cookiecutter.package_name }}.passwords import verify_password
 
 from conftest import PASSWORD, create_user, csrf_token, find_user, log_in, submit
 

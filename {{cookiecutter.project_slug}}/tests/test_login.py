@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from {{ cookiecutter.package_name }}.auth.routes import safe_next_url
+from {{ cookiecutter.package_name }}.auth.gate import safe_next_url
 
 from conftest import PASSWORD, create_user, log_in, submit
 

@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.package_name }}.auth.passwords import (
+from {{ cookiecutter.package_name }}.passwords import (
     common_passwords,
     hash_password,
     password_problems,

@@ -7,18 +7,25 @@ import click
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 
-from . import cleanup, security
-from .account.routes import bp as account_bp
+from . import (
+    account,
 {%- if cookiecutter.use_admin %}
-from .admin.commands import create_admin
-from .admin.routes import bp as admin_bp
+    admin,
 {%- endif %}
-from .auth.routes import bp as auth_bp
+    auth,
+    cleanup,
+    database,
+    errors,
+    main,
+    passwords,
+    security,
+    throttling,
+{%- if cookiecutter.use_otp %}
+    verification,
+{%- endif %}
+)
 from .config import load_config
-from .database import IdConverter
-from .errors import register_error_pages
-from .extensions import csrf, db, limiter, login_manager, mail
-from .main.routes import bp as main_bp
+from .extensions import csrf, db, mail
 
 
 def create_app(config_name: str | None = None, test_config: dict | None = None) -> Flask:
@@ -30,25 +37,30 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
     app.config.from_object(load_config(config_name, test_config))
     app.logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
 
-    register_extensions(app)
-    register_blueprints(app)
-    register_errorhandlers(app)
-{%- if cookiecutter.use_admin %}
-    register_commands(app)
-{%- endif %}
-    cleanup.init_app(app)
-    security.init_app(app)
-    return app
-
-
-def register_extensions(app: Flask) -> None:
+    # What every page relies on.
     db.init_app(app)
-    login_manager.init_app(app)
+    database.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
-    limiter.init_app(app)
+    throttling.init_app(app)
+    passwords.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    cleanup.init_app(app)
     if click.get_current_context(silent=True):
         register_migrations(app)
+
+    # The features. An option's package is wired by its one line here.
+    main.init_app(app)
+    auth.init_app(app)
+{%- if cookiecutter.use_otp %}
+    verification.init_app(app)
+{%- endif %}
+    account.init_app(app)
+{%- if cookiecutter.use_admin %}
+    admin.init_app(app)
+{%- endif %}
+    return app
 
 
 def register_migrations(app: Flask) -> None:
@@ -61,23 +73,3 @@ def register_migrations(app: Flask) -> None:
 
     # Batch mode lets SQLite alter tables (it recreates them behind the scenes).
     Migrate(app, db, render_as_batch=True)
-
-
-def register_blueprints(app: Flask) -> None:
-    app.url_map.converters["id"] = IdConverter
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(account_bp)
-{%- if cookiecutter.use_admin %}
-    app.register_blueprint(admin_bp)
-{%- endif %}
-
-
-def register_errorhandlers(app: Flask) -> None:
-    register_error_pages(app)
-{%- if cookiecutter.use_admin %}
-
-
-def register_commands(app: Flask) -> None:
-    app.cli.add_command(create_admin)
-{%- endif %}

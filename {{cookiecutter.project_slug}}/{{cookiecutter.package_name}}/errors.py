@@ -10,7 +10,7 @@ from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .auth.throttling import log_rate_limit_breach
+from .throttling import log_rate_limit_breach
 
 ERROR_PAGES = {
     400: ("Bad request", "The request could not be understood. Check what you sent and try again."),
@@ -26,7 +26,7 @@ CSRF_DESCRIPTION = (
 )
 
 
-def register_error_pages(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     for code in ERROR_PAGES:
         app.register_error_handler(code, render_error)
 

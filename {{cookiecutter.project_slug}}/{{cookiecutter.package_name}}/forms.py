@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .auth.passwords import password_problems
+from .passwords import password_problems
 
 MAX_EMAIL_LENGTH = 254
 

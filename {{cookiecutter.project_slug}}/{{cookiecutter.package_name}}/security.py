@@ -8,8 +8,6 @@ from flask import Flask, Response, current_app, g, request
 from flask_login import current_user, user_logged_out
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .auth.throttling import report_storage_problems
-
 # Strict CSP (ASVS 3.4.3): only this origin, no inline code or styles, no plugins.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -31,8 +29,10 @@ HSTS = "max-age=63072000; includeSubDomains"
 # Pages whose URL carries a secret: the Referer must never leave this site. (Not
 # "no-referrer": Flask-WTF's strict Referer check on HTTPS needs a same-origin Referer.)
 TOKEN_ENDPOINTS = {"auth.reset_password_link"}
-# Pages that are private or hold a form with a CSRF token: never stored by any cache.
-NO_STORE_BLUEPRINTS = {"auth", "account"{% if cookiecutter.use_admin %}, "admin"{% endif %}}
+# The only pages a cache may keep: the public ones, for a visitor who is not signed in.
+# Every other page is private or holds a form with a CSRF token, and so is every page an
+# option adds, without a word here.
+PUBLIC_BLUEPRINTS = {"main"}
 
 
 def init_app(app: Flask) -> None:
@@ -43,7 +43,6 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.after_request(set_security_headers)
     user_logged_out.connect(mark_signed_out, app)
-    report_storage_problems()
 
 
 def mark_signed_out(sender: Flask, **extra) -> None:
@@ -76,6 +75,4 @@ def set_security_headers(response: Response) -> Response:
 def is_private(blueprint: str | None, endpoint: str | None) -> bool:
     if endpoint == "static":
         return False
-    if blueprint in NO_STORE_BLUEPRINTS:
-        return True
-    return current_user.is_authenticated
+    return blueprint not in PUBLIC_BLUEPRINTS or current_user.is_authenticated

@@ -1,21 +1,18 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.accounts import set_password
-from ..auth.passwords import verify_password
-{%- if cookiecutter.use_admin %}
-from ..auth.sessions import end_all_sessions, end_session, mark_authenticated
-{%- else %}
 from ..auth.sessions import end_all_sessions, end_session
-{%- endif %}
-from ..auth.throttling import limit_per_user
+from ..auth.signals import password_proven
 from ..events import log_security_event
 from ..extensions import db
 from ..models import UserSession
+from ..passwords import verify_password
+from ..throttling import limit_per_user
 from .forms import ChangePasswordForm
 from .user_agents import describe_user_agent
 
@@ -40,9 +37,7 @@ def change_password():
     if form.validate_on_submit():
         if verify_password(form.current_password.data, current_user.password_hash):
             set_password(current_user, form.password.data, keep=current_user.current_session)
-{%- if cookiecutter.use_admin %}
-            mark_authenticated(current_user.current_session)
-{%- endif %}
+            password_proven.send(current_app._get_current_object(), user=current_user)
             flash("Your password has been changed and your other sessions signed out.", "success")
             return redirect(url_for("main.dashboard"))
         log_security_event("password.change_failure", current_user)

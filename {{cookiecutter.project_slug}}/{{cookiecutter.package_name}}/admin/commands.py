@@ -3,20 +3,16 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-{%- if cookiecutter.use_otp %}
-from sqlalchemy import delete
-{%- endif %}
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.accounts import find_user, set_password
-from ..auth.passwords import hash_password, password_problems, verify_password
-from ..auth.throttling import clear_login_failures
-{%- if cookiecutter.use_otp %}
-from ..database import utcnow
-{%- endif %}
+from ..auth.signals import address_proven
 from ..extensions import db
 from ..forms import normalise_email
-from ..models import AuditEvent, {% if cookiecutter.use_otp %}OneTimeCode, {% endif %}User
+from ..models import User
+from ..passwords import hash_password, password_problems, verify_password
+from ..throttling import clear_login_failures
+from .models import AuditEvent
 
 # Audit entries need an actor; this one is whoever can run commands on the server.
 COMMAND_ACTOR = "flask create-admin"
@@ -57,14 +53,7 @@ def create_admin(email: str, password: str | None) -> None:
 
 
 def create(email: str, password: str) -> None:
-    user = User(
-        email=email,
-        password_hash=hash_password(password),
-        is_admin=True,
-{%- if cookiecutter.use_otp %}
-        email_verified_at=utcnow(),
-{%- endif %}
-    )
+    user = User(email=email, password_hash=hash_password(password), is_admin=True)
     db.session.add(user)
     try:
         db.session.flush()
@@ -72,6 +61,8 @@ def create(email: str, password: str) -> None:
         raise click.ClickException(f"{email} signed up a moment ago; run this again.") from None
     add_entry("create_admin", user)
     db.session.commit()
+    # Whoever runs commands on the server vouches for the address.
+    prove_address(user)
     click.echo(f"Created the admin {email}. They can sign in now.")
 
 
@@ -90,19 +81,12 @@ def take_over(user: User, password: str) -> None:
     if not user.is_active:
         user.is_active = True
         changes.append("activated")
-{%- if cookiecutter.use_otp %}
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
-        changes.append("e-mail address marked verified")
-{%- endif %}
+    # Options add what proving the address changes (verified, pending sign-ups void).
+    changes.extend(prove_address(user))
     # Already exactly what was asked for: running the command again ends no session.
     if not changes and verify_password(password, user.password_hash):
         click.echo(f"{user.email} is already an active admin with this password; nothing to do.")
         return
-{%- if cookiecutter.use_otp %}
-    # A pending sign-up's code would otherwise verify the account with its own password.
-    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
-{%- endif %}
     add_entry("set_password", user)
     sessions = len(user.sessions)
     # set_password's e-mail builds its links with url_for, which needs a request.
@@ -112,6 +96,12 @@ def take_over(user: User, password: str) -> None:
     changes.append("password replaced")
     ended = f"{sessions} session{'' if sessions == 1 else 's'} ended"
     click.echo(f"{user.email}: {', '.join(changes)}, {ended}.")
+
+
+def prove_address(user: User) -> list[str]:
+    """Tell the options the address is proven; returns what they changed."""
+    results = address_proven.send(current_app._get_current_object(), user=user)
+    return [change for _, change in results if change]
 
 
 def add_entry(action: str, user: User) -> None:

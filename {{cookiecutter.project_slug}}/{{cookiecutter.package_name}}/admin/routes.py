@@ -14,16 +14,18 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.accounts import create_reset_link
-from ..auth.sessions import authenticated_recently, end_all_sessions
+from ..auth.sessions import end_all_sessions
 from ..database import utcnow
 from ..events import log_security_event
 from ..extensions import db, login_manager
 from ..mail import send_email
+from ..models import User
 {%- if cookiecutter.use_otp %}
-from ..models import ADMINS, DEACTIVATED, UNVERIFIED, AuditEvent, User
+from .models import ADMINS, DEACTIVATED, UNVERIFIED, AuditEvent
 {%- else %}
-from ..models import ADMINS, DEACTIVATED, AuditEvent, User
+from .models import ADMINS, DEACTIVATED, AuditEvent
 {%- endif %}
+from .reauth import authenticated_recently
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,7 +47,7 @@ def require_admin():
     if not current_user.is_admin:
         abort(403)
     if not authenticated_recently(current_user.current_session):
-        return redirect(url_for("auth.reauthenticate", next=return_path()))
+        return redirect(url_for("reauth.reauthenticate", next=return_path()))
     return None
 
 
@@ -194,7 +196,7 @@ def audit():
 # writer at a time, skips it), makes its change, and then checks inside the same
 # transaction, which sees whatever the other admin committed, that the change can
 # stand (finish). Only then is it recorded and committed. The active admins are found
-# through the admins' partial index (models.ADMINS), not by reading every account.
+# through the admins' partial index (models.py: ADMINS), not by reading every account.
 
 
 def find_target(user_id: int) -> User | None:

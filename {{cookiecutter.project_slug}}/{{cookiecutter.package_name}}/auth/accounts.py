@@ -1,8 +1,8 @@
-"""Account operations shared by the auth, account{% if cookiecutter.use_admin %} and admin{% endif %} views."""
+"""Account operations: creating accounts, setting passwords, reset links."""
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,10 +11,10 @@ from ..events import log_security_event
 from ..extensions import db
 from ..mail import absolute_url, send_email
 from ..models import PasswordResetToken, User, UserSession
-from .passwords import hash_password
+from ..passwords import hash_password
+from ..throttling import allow_mail_to
+from ..tokens import hash_token, new_token
 from .sessions import end_all_sessions
-from .throttling import allow_mail_to
-from .tokens import hash_token, new_token
 
 
 def find_user(email: str) -> User | None:
@@ -131,11 +131,3 @@ def reset_password_with(reset: PasswordResetToken, new_password: str) -> User | 
 
 def is_past(moment: datetime) -> bool:
     return moment <= utcnow()
-
-
-def landing_url(user: User) -> str:
-{%- if cookiecutter.use_admin %}
-    if user.is_admin:
-        return url_for("admin.index")
-{%- endif %}
-    return url_for("main.dashboard")

@@ -1,10 +1,5 @@
-{% if cookiecutter.use_otp -%}
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Regexp
-{%- else -%}
 from wtforms import BooleanField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
-{%- endif %}
 
 from ..forms import BaseForm, confirm_password_field, email_validators, new_password_field
 
@@ -32,21 +27,6 @@ class LoginForm(BaseForm):
     password = password_field()
     remember = BooleanField("Keep me signed in")
     submit = SubmitField("Sign in")
-{%- if cookiecutter.use_otp %}
-
-
-class VerifyForm(BaseForm):
-    code = StringField(
-        "Verification code",
-        validators=[
-            DataRequired(),
-            Regexp(r"^\d{6}$", message="Enter the 6 digits from the e-mail."),
-        ],
-        filters=[lambda value: value.replace(" ", "").strip() if value else value],
-    )
-    submit = SubmitField("Verify")
-
-{%- endif %}
 
 
 class ForgotPasswordForm(BaseForm):
@@ -62,10 +42,3 @@ class ResetPasswordForm(BaseForm):
     def __init__(self, email: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.policy_email = email
-{%- if cookiecutter.use_admin %}
-
-
-class ReauthenticateForm(BaseForm):
-    password = password_field()
-    submit = SubmitField("Continue")
-{%- endif %}

@@ -6,23 +6,25 @@ logging out, changing the password, deactivation or deletion end a session on th
 server and a copied cookie is worthless afterwards (ASVS 7.4).
 """
 
-from datetime import datetime
-
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select
 
 from ..database import utcnow
 from ..extensions import db, login_manager
 from ..models import User, UserSession
-from .tokens import hash_token, new_token
+from ..tokens import hash_token, new_token
 
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to continue."
-login_manager.login_message_category = "info"
-# Sessions are checked on the server; Flask-Login's IP/user-agent heuristics would only
-# sign out people whose mobile network changed address.
-login_manager.session_protection = None
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    # Sessions are checked on the server; Flask-Login's IP/user-agent heuristics would
+    # only sign out people whose mobile network changed address.
+    login_manager.session_protection = None
 
 
 def start_session(user: User, remember: bool = False) -> UserSession:
@@ -62,30 +64,8 @@ def end_all_sessions(user: User, keep: UserSession | None = None) -> int:
     result = db.session.execute(statement)
     db.session.commit()
     return result.rowcount
-{%- if cookiecutter.use_admin %}
 
 
-def mark_authenticated(user_session: UserSession) -> None:
-    """The user just proved they know the password (login or re-authentication)."""
-    user_session.authenticated_at = utcnow()
-    db.session.commit()
-
-
-def authenticated_recently(user_session: UserSession) -> bool:
-    window = current_app.config["REAUTHENTICATION_WINDOW"]
-    return utcnow() - user_session.authenticated_at <= window
-{%- endif %}
-
-
-def is_expired(user_session: UserSession, now: datetime) -> bool:
-    config = current_app.config
-    if now - user_session.created_at > config["SESSION_ABSOLUTE_LIFETIME"]:
-        return True
-    idle = now - user_session.last_seen_at
-    return not user_session.remember and idle > config["SESSION_IDLE_TIMEOUT"]
-
-
-@login_manager.user_loader
 def load_user(token: str) -> User | None:
     user_session = db.session.scalar(
         select(UserSession).where(UserSession.token_hash == hash_token(token))
@@ -93,7 +73,7 @@ def load_user(token: str) -> User | None:
     if user_session is None:
         return None
     now = utcnow()
-    if is_expired(user_session, now) or not user_session.user.is_active:
+    if user_session.expired(now) or not user_session.user.is_active:
         db.session.delete(user_session)
         db.session.commit()
         return None

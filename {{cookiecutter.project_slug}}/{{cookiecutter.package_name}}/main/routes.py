@@ -3,7 +3,8 @@ from flask_login import login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db, limiter
+from ..extensions import db
+from ..throttling import limiter
 
 bp = Blueprint("main", __name__)
 

@@ -1,4 +1,4 @@
-"""Rate limits of the auth views (Flask-Limiter), keyed by client address or by account.
+"""Rate limits (Flask-Limiter), keyed by client address, by account or by recipient.
 
 Limit values are read from the config on each request, so they can be tuned per
 environment. Storage comes from RATELIMIT_STORAGE_URI: Redis when several workers or
@@ -11,19 +11,19 @@ carries a signed device cookie and is counted on its own instead (OWASP's "devic
 cookies"). A completed password reset lifts the lock.
 """
 
+import ipaddress
 import logging
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask.logging import default_handler
 from flask.wrappers import Response
-from flask_limiter import RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse_many
 
-from ..events import log_security_event
-from ..extensions import limiter
-from ..forms import MAX_EMAIL_LENGTH, normalise_email
+from .events import log_security_event
+from .forms import MAX_EMAIL_LENGTH, normalise_email
 from .tokens import new_token
 
 LOGIN_ACCOUNT_SCOPE = "login-per-account"
@@ -36,9 +36,33 @@ DEVICE_COOKIE_SALT = "device-cookie"
 UNLIMITED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@limiter.request_filter
+def client_network() -> str:
+    """Who a per-address rate limit counts: the client's IPv4 address, or the /64 of an
+    IPv6 one (a single subscriber usually holds a whole /64 and can pick any address in it).
+    """
+    address = request.remote_addr or "127.0.0.1"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return address
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 client
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+
+
 def is_read_only() -> bool:
     return request.method in UNLIMITED_METHODS
+
+
+limiter = Limiter(key_func=client_network)
+limiter.request_filter(is_read_only)
+
+
+def init_app(app: Flask) -> None:
+    limiter.init_app(app)
+    report_storage_problems()
 
 
 def configured(name: str):

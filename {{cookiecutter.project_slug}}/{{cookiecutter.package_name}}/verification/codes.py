@@ -25,17 +25,18 @@ import math
 import secrets
 
 from flask import current_app
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 
+from ..auth.accounts import add_user, find_user, tell_address_owner
 from ..database import utcnow
 from ..events import log_security_event
 from ..extensions import db
 from ..mail import send_email
-from ..models import OneTimeCode, User
-from .accounts import add_user, find_user, tell_address_owner
-from .passwords import hash_password
-from .throttling import allow_mail_to
-from .tokens import hash_token, new_token
+from ..models import User
+from ..passwords import hash_password
+from ..throttling import allow_mail_to
+from ..tokens import hash_token, new_token
+from .models import OneTimeCode
 
 VERIFY_EMAIL = "verify_email"
 # Stored as the code hash of a decoy: compare_digest never matches a 64-character digest.
@@ -88,7 +89,7 @@ def pending_signup(ticket: str | None) -> OneTimeCode | None:
     if not ticket:
         return None
     return db.session.scalar(
-        db.select(OneTimeCode).where(OneTimeCode.ticket_hash == hash_token(ticket))
+        select(OneTimeCode).where(OneTimeCode.ticket_hash == hash_token(ticket))
     )
 
 
@@ -147,13 +148,17 @@ def check_code(pending: OneTimeCode | None, code: str) -> CodeCheck:
     return CodeCheck.LOCKED
 
 
-def mailbox_proven(user: User) -> None:
-    """The owner proved the address another way (a password reset): verified, and every
-    pending sign-up, with the passwords their browsers chose, is void."""
+def address_proven(sender, user: User) -> str | None:
+    """The owner proved the address another way (auth.signals.address_proven): the
+    account is verified, and every pending sign-up, with the password its browser chose,
+    is void. Returns what changed, for whoever reports it."""
+    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
+    changed = None
     if not user.is_verified:
         user.email_verified_at = utcnow()
-    db.session.execute(delete(OneTimeCode).where(OneTimeCode.user_id == user.id))
+        changed = "e-mail address marked verified"
     db.session.commit()
+    return changed
 
 
 def _verify(pending: OneTimeCode, now) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
-from {{ cookiecutter.package_name }}.models import OneTimeCode
+from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
 
 from conftest import (
     PASSWORD,

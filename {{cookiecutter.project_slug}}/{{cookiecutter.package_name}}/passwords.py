@@ -5,11 +5,27 @@ import unicodedata
 from pathlib import Path
 
 import bcrypt
-from flask import current_app
+from flask import Flask, current_app
 
 # bcrypt reads at most 72 bytes; bcrypt 5 raises rather than truncate silently.
 MAX_PASSWORD_BYTES = 72
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(policy_for_templates)
+
+
+def policy_for_templates() -> dict:
+    """The policy's numbers, for the live hints next to new-password fields."""
+    config = current_app.config
+    return {
+        "password_policy": {
+            "min_length": config["PASSWORD_MIN_LENGTH"],
+            "max_bytes": MAX_PASSWORD_BYTES,
+            "require_character_classes": config["PASSWORD_REQUIRE_CHARACTER_CLASSES"],
+        }
+    }
 
 
 def hash_password(password: str) -> str:
