@@ -1,5 +1,5 @@
-"""gunicorn reads this file from the folder it starts in (docker/entrypoint.sh and the
-README's production command both start there); command-line flags add to it."""
+"""gunicorn reads this file from the folder it starts in, the project root; command-line
+flags add to it."""
 
 # The access log never shows a reset link's token.
 logger_class = "{{ cookiecutter.package_name }}.access_log.AccessLogger"
