@@ -17,16 +17,12 @@ config.set_main_option(
 )
 
 
-{%- if cookiecutter.database == "postgresql" %}
-
-
 def include_object(item, name, type_, reflected, compare_to) -> bool:
-    """Compare what the models keep for one database (info["dialect"], such as the
-    PostgreSQL-only trigram index) only on that database, so `flask db migrate` and
-    `flask db check` agree with the migrations on SQLite and PostgreSQL alike."""
+    """Compare what the models keep for one database (info["dialect"]) only on that
+    database, so `flask db migrate` and `flask db check` agree with the migrations on
+    every database the project runs on."""
     dialect = item.info.get("dialect")
     return dialect is None or dialect == context.get_context().dialect.name
-{%- endif %}
 
 
 def check_foreign_keys(connection) -> None:
@@ -56,9 +52,7 @@ def run_migrations_online() -> None:
 
     configure_args = current_app.extensions["migrate"].configure_args
     configure_args.setdefault("process_revision_directives", skip_empty_revisions)
-{%- if cookiecutter.database == "postgresql" %}
     configure_args.setdefault("include_object", include_object)
-{%- endif %}
 
     with target_db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

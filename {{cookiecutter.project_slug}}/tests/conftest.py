@@ -51,11 +51,10 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as env:
-        if not os.environ.get("TEST_DATABASE_URL"):
-            database = tmp_path_factory.mktemp("db") / "test.db"
-            env.setenv("TEST_DATABASE_URL", f"sqlite:///{database}")
-        app = create_app("testing")
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app("testing", {"DATABASE_URL": database_url})
     app.test_client_class = IsolatedClient
     app.jinja_env.bytecode_cache = TEMPLATES
     with app.app_context():

@@ -1,8 +1,9 @@
 """Applications with another configuration than the shared testing app (see conftest.py).
 
 Used by the security tests to check production settings and to register throwaway
-routes. Every variable the project reads is cleared first, so the shell a test runs in
-cannot change the outcome.
+routes. Their settings are given to create_app directly (test_config); the environment
+holds none of the project's variables but those a test of how it is read sets, so the
+shell a test runs in cannot change the outcome.
 """
 
 import secrets
@@ -10,35 +11,17 @@ import secrets
 from jinja2 import BytecodeCache
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.config import RATELIMIT_SETTINGS
+from {{ cookiecutter.package_name }}.config import ENVIRONMENT_SETTINGS
 from {{ cookiecutter.package_name }}.extensions import db, limiter
 
 PRODUCTION_HOST = "app.example.com"
 PRODUCTION_URL = f"https://{PRODUCTION_HOST}"
-PROJECT_ENV_VARS = (
-    "APP_ENV",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "MAIL_SERVER",
-    "MAIL_PORT",
-    "MAIL_USE_TLS",
-    "MAIL_USE_SSL",
-    "MAIL_USERNAME",
-    "MAIL_PASSWORD",
-    "MAIL_DEFAULT_SENDER",
-    "RATELIMIT_STORAGE_URI",
-    "RATELIMIT_KEY_PREFIX",
-    "BCRYPT_LOG_ROUNDS",
-    "TRUSTED_PROXIES",
-    "TRUSTED_HOSTS",
-    "BASE_URL",
-    "FLASK_DEBUG",
-    *RATELIMIT_SETTINGS,
-)
+PROJECT_ENV_VARS = ("APP_ENV", "FLASK_DEBUG", *ENVIRONMENT_SETTINGS)
 
 
 def production_env() -> dict[str, str]:
-    """The least a production deployment must set (DATABASE_URL: SQLite in memory)."""
+    """The least a production deployment must set (DATABASE_URL: SQLite in memory), as
+    environment variables or as create_app's test_config."""
     return {
         "SECRET_KEY": secrets.token_urlsafe(48),
         "MAIL_SERVER": "smtp.invalid",
@@ -88,13 +71,31 @@ class AppFactory:
         self.monkeypatch = monkeypatch
         self.apps = []
 
-    def __call__(self, config_name: str = "production", schema: bool = False, **env):
-        values = production_env() if config_name == "production" else {}
+    def __call__(
+        self,
+        config_name: str = "production",
+        schema: bool = False,
+        env: dict[str, str] | None = None,
+        **settings,
+    ):
+        """An app of `config_name` with these settings (create_app's test_config), on top
+        of production_env() for production and the shared app's database for testing.
+
+        The environment holds none of the project's variables but those of `env`, for
+        tests of how it is read; a variable there replaces the default setting of its name.
+        """
+        env = env or {}
+        if config_name == "production":
+            defaults = production_env()
+        elif config_name == "testing":
+            defaults = {"DATABASE_URL": self.testing_app.config["DATABASE_URL"]}
+        else:
+            defaults = {}
         # bcrypt at production's cost (12) takes a quarter of a second per hash.
-        values["BCRYPT_LOG_ROUNDS"] = "4"
-        values.update(env)
-        set_env(self.monkeypatch, values)
-        new_app = create_app(config_name)
+        defaults["BCRYPT_LOG_ROUNDS"] = 4
+        test_config = {name: value for name, value in defaults.items() if name not in env}
+        set_env(self.monkeypatch, env)
+        new_app = create_app(config_name, {**test_config, **settings})
         new_app.jinja_env.bytecode_cache = TEMPLATES
         self.apps.append(new_app)
         if schema:

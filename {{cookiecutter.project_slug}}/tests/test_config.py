@@ -119,9 +119,9 @@ def test_development_leaves_debug_to_flask_run_debug(make_app, monkeypatch, tmp_
     """`flask run --debug` sets FLASK_DEBUG=1 and turns on the debugger and the reloader;
     app.debug must follow it, on with them and off without them."""
     monkeypatch.chdir(tmp_path)  # no .env to be found
-    env = {"SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": "sqlite://"}
-    assert make_app("development", **env).debug is False
-    assert make_app("development", FLASK_DEBUG="1", **env).debug is True
+    settings = {"SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": "sqlite://"}
+    assert make_app("development", **settings).debug is False
+    assert make_app("development", env={"FLASK_DEBUG": "1"}, **settings).debug is True
 
 
 def test_unknown_environment_is_refused(monkeypatch):
@@ -130,10 +130,9 @@ def test_unknown_environment_is_refused(monkeypatch):
         create_app("staging")
 
 
-def test_production_runs_without_debug_and_with_the_given_key(make_app, monkeypatch):
-    monkeypatch.setenv("FLASK_DEBUG", "1")
+def test_production_runs_without_debug_and_with_the_given_key(make_app):
     env = production_env()
-    app = make_app("production", **env)
+    app = make_app("production", env={**env, "FLASK_DEBUG": "1"})
     assert app.debug is False
     assert app.testing is False
     assert app.config["SECRET_KEY"] == env["SECRET_KEY"]
@@ -145,8 +144,29 @@ def test_requests_bigger_than_the_forms_need_are_refused(app):
 
 
 def test_rate_limits_come_from_the_environment(make_app):
-    app = make_app("production", RATELIMIT_LOGIN_PER_ADDRESS="7/minute")
+    app = make_app("production", env={"RATELIMIT_LOGIN_PER_ADDRESS": "7/minute"})
     assert app.config["RATELIMIT_LOGIN_PER_ADDRESS"] == "7/minute"
+
+
+def test_test_config_comes_after_the_environment_and_before_the_checks(make_app):
+    env = {"RATELIMIT_SIGNUP": "7/minute", "MAIL_PORT": "2525"}
+    app = make_app("production", env=env, RATELIMIT_SIGNUP="8/minute")
+    assert app.config["RATELIMIT_SIGNUP"] == "8/minute"
+    assert app.config["MAIL_PORT"] == 2525
+    with pytest.raises(ConfigurationError, match="RATELIMIT_SIGNUP"):
+        make_app("production", RATELIMIT_SIGNUP="plenty")
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        make_app("production", SECRET_KEY="change-me")
+
+
+def test_testing_reads_nothing_from_the_environment(make_app):
+    """Not even from a shell that loaded production's settings: no test reaches them."""
+    env = {**production_env(), "DATABASE_URL": "sqlite:////production.db"}
+    app = make_app("testing", env=env)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+    assert app.config["SECRET_KEY"] != env["SECRET_KEY"]
+    assert app.config["MAIL_SUPPRESS_SEND"] is True
+    assert app.config["BASE_URL"] == "http://localhost"
 
 
 def test_a_malformed_rate_limit_is_refused_at_start(monkeypatch):
@@ -156,7 +176,7 @@ def test_a_malformed_rate_limit_is_refused_at_start(monkeypatch):
 
 def test_proxy_fix_trusts_exactly_the_configured_hops(make_app):
     assert not isinstance(make_app("production").wsgi_app, ProxyFix)
-    app = make_app("production", TRUSTED_PROXIES="2")
+    app = make_app("production", TRUSTED_PROXIES=2)
     assert isinstance(app.wsgi_app, ProxyFix)
     assert app.wsgi_app.x_for == 2
     assert app.wsgi_app.x_proto == 2
@@ -236,7 +256,7 @@ def test_production_answers_only_to_its_own_host(make_app):
 
 
 def test_trusted_hosts_from_the_environment(make_app):
-    app = make_app("production", TRUSTED_HOSTS=f"{PRODUCTION_HOST}, www.example.com")
+    app = make_app("production", env={"TRUSTED_HOSTS": f"{PRODUCTION_HOST}, www.example.com"})
     client = app.test_client()
     assert client.get("/", base_url="https://www.example.com").status_code == 200
     assert client.get("/", base_url=PRODUCTION_URL).status_code == 200

@@ -25,7 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def test_sqlite_file_has_foreign_keys_and_wal_on(make_app, tmp_path):
     database = tmp_path / "app.db"
-    app = make_app("testing", TEST_DATABASE_URL=f"sqlite:///{database}", schema=True)
+    app = make_app("testing", DATABASE_URL=f"sqlite:///{database}", schema=True)
     with app.app_context():
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -52,7 +52,7 @@ def test_default_database_file_lives_in_instance(make_app, tmp_path, monkeypatch
 def test_postgresql_connections_are_checked_and_renewed(make_app, scheme):
     """psycopg 3 for both spellings; a connection is tested before use (pre-ping) and
     renewed after 30 minutes. Building the engine connects to nothing."""
-    app = make_app("production", DATABASE_URL=f"{scheme}://app:secret@db.invalid:5432/app")
+    app = make_app("production", env={"DATABASE_URL": f"{scheme}://app:secret@db.invalid:5432/app"})
     with app.app_context():
         engine = db.engine
     assert engine.url.drivername == "postgresql+psycopg"

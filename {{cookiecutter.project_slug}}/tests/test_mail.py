@@ -63,19 +63,17 @@ def smtp_server():
     controller.stop()
 
 
-def app_sending_to(monkeypatch, port: int):
-    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setenv("MAIL_PORT", str(port))
-    app = create_app("testing")
+def app_sending_to(port: int):
+    app = create_app("testing", {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port})
     with app.app_context():
         db.create_all()
     return app
 {%- if cookiecutter.use_otp %}
 
 
-def test_verification_code_arrives_over_smtp(monkeypatch, smtp_server):
+def test_verification_code_arrives_over_smtp(smtp_server):
     controller, inbox = smtp_server
-    app = app_sending_to(monkeypatch, controller.port)
+    app = app_sending_to(controller.port)
     client = app.test_client()
     data = {"email": "smtp@example.com", "password": PASSWORD, "confirm_password": PASSWORD}
     with app.app_context():
@@ -94,9 +92,9 @@ def test_verification_code_arrives_over_smtp(monkeypatch, smtp_server):
 {%- else %}
 
 
-def test_reset_link_arrives_over_smtp(monkeypatch, smtp_server):
+def test_reset_link_arrives_over_smtp(smtp_server):
     controller, inbox = smtp_server
-    app = app_sending_to(monkeypatch, controller.port)
+    app = app_sending_to(controller.port)
     client = app.test_client()
     with app.app_context():
         create_user("smtp@example.com")
@@ -127,7 +125,7 @@ def test_the_sender_is_the_project_name_at_the_no_reply_address(
     if project_name:
         monkeypatch.setattr(Config, "PROJECT_NAME", project_name)
     controller, inbox = smtp_server
-    app = app_sending_to(monkeypatch, controller.port)
+    app = app_sending_to(controller.port)
     with app.test_request_context():
         send_email("someone@example.com", "Hello", "password_changed")
 
@@ -136,8 +134,8 @@ def test_the_sender_is_the_project_name_at_the_no_reply_address(
     assert inbox.envelope_senders == [NO_REPLY_ADDRESS]
 
 
-def test_an_unreachable_server_is_logged_not_shown(monkeypatch, caplog):
-    app = app_sending_to(monkeypatch, free_port())  # nothing listens there
+def test_an_unreachable_server_is_logged_not_shown(caplog):
+    app = app_sending_to(free_port())  # nothing listens there
     client = app.test_client()
     with app.app_context(), caplog.at_level(logging.ERROR):
         create_user("down@example.com")

@@ -348,7 +348,7 @@ def test_a_forged_forwarded_for_changes_nothing_without_trusted_proxies(client, 
 
 
 def test_limits_key_on_the_client_behind_a_trusted_proxy(make_app):
-    behind_proxy = make_app("testing", schema=True, TRUSTED_PROXIES="1")
+    behind_proxy = make_app("testing", schema=True, TRUSTED_PROXIES=1)
     behind_proxy.config["RATELIMIT_LOGIN_PER_ADDRESS"] = "3/minute"
     behind_proxy.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "100/minute"
     client = behind_proxy.test_client()

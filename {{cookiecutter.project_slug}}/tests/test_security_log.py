@@ -186,7 +186,7 @@ def test_admin_actions_are_logged(client, app_context, events, outbox, caplog):
 
 
 def test_behind_a_trusted_proxy_the_client_address_is_logged(make_app, events):
-    behind_proxy = make_app("testing", schema=True, TRUSTED_PROXIES="1")
+    behind_proxy = make_app("testing", schema=True, TRUSTED_PROXIES=1)
     client = behind_proxy.test_client()
     submit(
         client,

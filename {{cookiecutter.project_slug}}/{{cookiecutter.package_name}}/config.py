@@ -1,13 +1,17 @@
 """Settings, one class per environment, picked by APP_ENV.
 
-Every secret and every deployment-specific value comes from the environment (see
-.env.example); the classes only hold safe defaults. Values are read when the class is
-instantiated, so tests can set variables before calling create_app().
+Each setting is declared once, with its default. The ones with a type annotation come
+from the environment variable of the same name when that is set (secrets and whatever
+differs between deployments, see .env.example); the others are fixed here. load_config()
+builds an environment's settings in this order: its class, the environment, a test's
+overrides (create_app's test_config), the settings that follow from those; then it checks
+them.
 """
 
 import os
 from datetime import timedelta
 from email.headerregistry import Address
+from typing import NewType, get_type_hints
 from urllib.parse import urlsplit
 
 import click
@@ -15,6 +19,10 @@ from dotenv import dotenv_values, find_dotenv
 from flask.helpers import get_load_dotenv
 from limits import parse_many
 
+from .database import engine_options, normalise_database_url
+
+# A rate limit in Flask-Limiter's notation: "10/hour", "5/minute;50/day".
+RateLimit = NewType("RateLimit", str)
 # Text copied from a sample file rather than generated: refused even when long enough.
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "replace-me", "replace_me", "your-")
 MIN_SECRET_KEY_LENGTH = 32
@@ -25,20 +33,13 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 NO_REPLY_ADDRESS = "no-reply@{{ cookiecutter.domain_name }}"
 # Without DATABASE_URL: a SQLite file, whose relative path lives in the instance/ folder.
 DEFAULT_DATABASE_URL = "sqlite:///{{ cookiecutter.project_slug }}.db"
-# The rate limits (Config below); an environment variable of the same name overrides each.
-RATELIMIT_SETTINGS = (
-    "RATELIMIT_LOGIN_PER_ADDRESS",
-    "RATELIMIT_LOGIN_PER_ACCOUNT",
-    "RATELIMIT_SIGNUP",
-    "RATELIMIT_FORGOT_PER_ADDRESS",
-    "RATELIMIT_FORGOT_PER_ACCOUNT",
-    "RATELIMIT_CREDENTIAL_CHANGE",
-    "RATELIMIT_MAIL_PER_RECIPIENT",
-{%- if cookiecutter.use_otp %}
-    "RATELIMIT_VERIFY",
-    "RATELIMIT_RESEND",
+# Production refuses to start without these settings.
+{%- if cookiecutter.database == "postgresql" %}
+# DATABASE_URL too: the default SQLite file is for development.
+REQUIRED_IN_PRODUCTION = ("MAIL_SERVER", "BASE_URL", "DATABASE_URL")
+{%- else %}
+REQUIRED_IN_PRODUCTION = ("MAIL_SERVER", "BASE_URL")
 {%- endif %}
-)
 
 
 class ConfigurationError(click.ClickException):
@@ -48,20 +49,16 @@ class ConfigurationError(click.ClickException):
     """
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def is_yes(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+def host_names(text: str) -> list[str] | None:
+    return [name.strip() for name in text.split(",") if name.strip()] or None
 
 
-def env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+# How an environment variable's text becomes a setting, by the setting's annotation.
+PARSERS = {str: str, int: int, bool: is_yes, RateLimit: str, list[str] | None: host_names}
 
 
 def settings_from_dotenv() -> tuple[str, list[str]]:
@@ -81,43 +78,28 @@ def settings_from_dotenv() -> tuple[str, list[str]]:
         if value and os.environ.get(name) == value
     ]
     return path, names
-{%- if cookiecutter.database == "postgresql" %}
-
-
-def normalise_database_url(url: str) -> str:
-    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver named.
-    for scheme in ("postgres://", "postgresql://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url
-
-
-def engine_options(url: str) -> dict:
-    """Connection pool settings for PostgreSQL; SQLite keeps SQLAlchemy's defaults.
-
-    Each process (gunicorn worker) keeps its own pool: 5 connections, 10 more at peaks.
-    """
-    if not url.startswith("postgresql"):
-        return {}
-    return {
-        # Test a connection before handing it out: one the server, a proxy or a failover
-        # closed while it sat idle is replaced instead of failing the request.
-        "pool_pre_ping": True,
-        # Renew connections after 30 minutes, before the idle timeouts of proxies and
-        # load balancers (often an hour) cut them.
-        "pool_recycle": 1800,
-    }
-{%- endif %}
 
 
 class Config:
     """Settings shared by every environment."""
 
     PROJECT_NAME = "{{ cookiecutter.project_name }}"
+    # Signs sessions and CSRF tokens: a random value, which check() insists on.
+    SECRET_KEY: str = ""
+    # Empty: DEFAULT_DATABASE_URL.
+    DATABASE_URL: str = ""
+    # The site's public address: links in e-mails are built from it, never from the
+    # request's Host header. Empty in development: links follow the browser's address.
+    BASE_URL: str = ""
 
     # Forms only, no uploads: anything bigger is refused with 413 before it is parsed.
     MAX_CONTENT_LENGTH = 64 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
+
+    # Reverse proxies in front of the app whose X-Forwarded-* headers to trust, and the
+    # host names the app answers to (others get 400; None: any, except in production).
+    TRUSTED_PROXIES: int = 0
+    TRUSTED_HOSTS: list[str] | None = None
 
     # Cookies. The session cookie carries only a server-side session token (auth/sessions.py).
     SESSION_COOKIE_HTTPONLY = True
@@ -126,9 +108,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
     # A browser that signed in to an account is not locked out by strangers' failed
-    # logins to it (auth/throttling.py); the cookie says which account, signed.
+    # logins to it (throttling.py); the cookie says which account, signed.
     DEVICE_COOKIE_NAME = "device"
     DEVICE_COOKIE_LIFETIME = timedelta(days=365)
+    SEND_HSTS = False
 
     # Server-side sessions (ASVS 7.3): ended after this long without a request unless
     # "remember me" was ticked, and after the absolute lifetime in any case.
@@ -136,42 +119,30 @@ class Config:
     SESSION_ABSOLUTE_LIFETIME = timedelta(days=30)
     REMEMBER_COOKIE_DURATION = SESSION_ABSOLUTE_LIFETIME
     SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
-{%- if cookiecutter.use_admin %}
-    # The admin pages ask for the password again when the last one is older.
-    REAUTHENTICATION_WINDOW = timedelta(minutes=15)
-{%- endif %}
 
     # Password policy (NIST SP 800-63B / ASVS 6.2): length and a deny-list, no
     # composition rules unless a team's policy demands them.
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_REQUIRE_CHARACTER_CLASSES = False
-    BCRYPT_LOG_ROUNDS = 12
-
+    BCRYPT_LOG_ROUNDS: int = 12
     PASSWORD_RESET_TOKEN_LIFETIME = timedelta(minutes=30)
-{%- if cookiecutter.use_otp %}
-    OTP_LIFETIME = timedelta(minutes=10)
-    OTP_MAX_ATTEMPTS = 5
-    OTP_LOCKOUT = timedelta(minutes=15)
-    OTP_RESEND_COOLDOWN = timedelta(seconds=60)
-{%- endif %}
 
-    # Rate limits (Flask-Limiter notation). Login is limited per client address and,
-    # separately, per target account so a guess spread over many addresses is slowed too.
-    # Each value can be overridden by an environment variable of the same name.
-    RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_LOGIN_PER_ADDRESS = "20/minute;100/hour"
-    RATELIMIT_LOGIN_PER_ACCOUNT = "10/15 minutes"
-    RATELIMIT_SIGNUP = "10/hour"
-    RATELIMIT_FORGOT_PER_ADDRESS = "10/hour"
-    RATELIMIT_FORGOT_PER_ACCOUNT = "3/hour"
-    RATELIMIT_CREDENTIAL_CHANGE = "10/hour"
+    # Rate limits. Login is limited per client address and, separately, per target
+    # account, so a guess spread over many addresses is slowed too.
+    RATELIMIT_LOGIN_PER_ADDRESS: RateLimit = "20/minute;100/hour"
+    RATELIMIT_LOGIN_PER_ACCOUNT: RateLimit = "10/15 minutes"
+    RATELIMIT_SIGNUP: RateLimit = "10/hour"
+    RATELIMIT_FORGOT_PER_ADDRESS: RateLimit = "10/hour"
+    RATELIMIT_FORGOT_PER_ACCOUNT: RateLimit = "3/hour"
+    RATELIMIT_CREDENTIAL_CHANGE: RateLimit = "10/hour"
     # E-mails a stranger's form post can send to one address (codes, "someone tried to
     # sign up with your address").
-    RATELIMIT_MAIL_PER_RECIPIENT = "5/hour;20/day"
-{%- if cookiecutter.use_otp %}
-    RATELIMIT_VERIFY = "10/minute"
-    RATELIMIT_RESEND = "5/hour"
-{%- endif %}
+    RATELIMIT_MAIL_PER_RECIPIENT: RateLimit = "5/hour;20/day"
+    RATELIMIT_HEADERS_ENABLED = True
+    # memory:// counts in each process; redis://host:6379/0 counts for every worker.
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    # Lets several sites share one Redis without counting each other's requests.
+    RATELIMIT_KEY_PREFIX: str = "{{ cookiecutter.project_slug }}"
     # When the rate-limit storage (Redis) cannot be reached, neither fail open (no limits:
     # an attacker who can upset Redis gets unlimited password guesses) nor fail closed
     # (every limited page answers 500: a Redis outage becomes a login outage). Each worker
@@ -180,50 +151,57 @@ class Config:
     # While Redis is down a limit of N allows at most N x workers tries, never unlimited.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = False
-    # Lets several sites share one Redis without counting each other's requests.
-    RATELIMIT_KEY_PREFIX = "{{ cookiecutter.project_slug }}"
 
-    SEND_HSTS = False
-
+    # E-mail through SMTP (Flask-Mail); "console" prints each one to the log instead.
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER: str = ""
+    MAIL_PORT: int = 25
+    MAIL_USE_TLS: bool = False
+    MAIL_USE_SSL: bool = False
+    MAIL_USERNAME: str = ""
+    MAIL_PASSWORD: str = ""
+    # Empty: PROJECT_NAME at NO_REPLY_ADDRESS.
+    MAIL_DEFAULT_SENDER: str = ""
     MAIL_TIMEOUT = 10
     MAIL_SEND_ASYNC = True
+{%- if cookiecutter.use_admin %}
 
-    def __init__(self) -> None:
-        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
-{%- if cookiecutter.database == "postgresql" %}
+    # The admin pages ask for the password again when the last one is older.
+    REAUTHENTICATION_WINDOW = timedelta(minutes=15)
+{%- endif %}
+{%- if cookiecutter.use_otp %}
+
+    # E-mail verification by one-time code.
+    OTP_LIFETIME = timedelta(minutes=10)
+    OTP_MAX_ATTEMPTS = 5
+    OTP_LOCKOUT = timedelta(minutes=15)
+    OTP_RESEND_COOLDOWN = timedelta(seconds=60)
+    RATELIMIT_VERIFY: RateLimit = "10/minute"
+    RATELIMIT_RESEND: RateLimit = "5/hour"
+{%- endif %}
+
+    def read_environment(self) -> None:
+        """Each annotated setting from the variable of its name; unset or empty leaves it."""
+        for name, kind in ENVIRONMENT_SETTINGS.items():
+            if text := os.environ.get(name):
+                setattr(self, name, PARSERS[kind](text))
+
+    def derive(self) -> None:
+        """The settings that follow from the others."""
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
-            os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+            self.DATABASE_URL or DEFAULT_DATABASE_URL
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
-{%- else %}
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-{%- endif %}
-        self.BASE_URL = os.environ.get("BASE_URL", "").rstrip("/")
-        self.BCRYPT_LOG_ROUNDS = env_int("BCRYPT_LOG_ROUNDS", self.BCRYPT_LOG_ROUNDS)
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-        self.RATELIMIT_KEY_PREFIX = os.environ.get(
-            "RATELIMIT_KEY_PREFIX", self.RATELIMIT_KEY_PREFIX
-        )
+        self.BASE_URL = self.BASE_URL.rstrip("/")
         # A dead Redis must not hang a worker: give up on it after a second.
         self.RATELIMIT_STORAGE_OPTIONS = (
             {"socket_connect_timeout": 1, "socket_timeout": 1}
             if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://"))
             else {}
         )
-        for name in RATELIMIT_SETTINGS:
-            setattr(self, name, os.environ.get(name) or getattr(self, name))
-        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
-        self.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
-
-        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
-        self.MAIL_PORT = env_int("MAIL_PORT", 25)
-        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
-        self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
-        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
-        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
         # The standard library quotes a name with a comma or colon, which would otherwise
         # split the header ("Smith, Jones & Co" gave "From: Smith" with no address).
-        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or str(
+        self.MAIL_DEFAULT_SENDER = self.MAIL_DEFAULT_SENDER or str(
             Address(self.PROJECT_NAME, addr_spec=NO_REPLY_ADDRESS)
         )
 
@@ -240,7 +218,7 @@ class Config:
                 "characters, not a placeholder; generate one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
-        for name in RATELIMIT_SETTINGS:
+        for name in RATE_LIMITS:
             try:
                 parse_many(getattr(self, name))
             except ValueError:
@@ -250,6 +228,11 @@ class Config:
                 ) from None
 
 
+# The settings an environment variable may set, with their types: Config's annotated ones.
+ENVIRONMENT_SETTINGS = get_type_hints(Config)
+RATE_LIMITS = [name for name, kind in ENVIRONMENT_SETTINGS.items() if kind is RateLimit]
+
+
 class DevelopmentConfig(Config):
     """No DEBUG here: as Flask advises, `flask run --debug` (or FLASK_DEBUG) decides, so
     the debugger, the reloader and app.debug are on or off together.
@@ -257,39 +240,35 @@ class DevelopmentConfig(Config):
     BASE_URL may stay unset: links in e-mails then follow the request's address.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def derive(self) -> None:
+        super().derive()
         # With no SMTP server configured, e-mails are printed to the log.
-        self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "console"
+        if not self.MAIL_SERVER:
+            self.MAIL_BACKEND = "console"
 
 
 class TestingConfig(Config):
     TESTING = True
+    SECRET_KEY = "testing-secret-key-" + "x" * 32
+    # In memory, unless a test gives DATABASE_URL (tests/conftest.py does).
+    DATABASE_URL = "sqlite://"
+    BASE_URL = "http://localhost"
     BCRYPT_LOG_ROUNDS = 4
-    MAIL_BACKEND = "smtp"
     MAIL_SEND_ASYNC = False
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.SECRET_KEY = "testing-secret-key-" + "x" * 32
-{%- if cookiecutter.database == "postgresql" %}
-        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
-            os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-        )
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
-{%- else %}
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-{%- endif %}
-        self.BASE_URL = "http://localhost"
-        # Captured in memory (mail.record_messages) unless a test points MAIL_SERVER somewhere.
+    def read_environment(self) -> None:
+        """Nothing: a test passes what it needs to create_app (test_config), so a shell
+        holding .env's or production's values changes no test and reaches no real
+        database or mail server."""
+
+    def derive(self) -> None:
+        super().derive()
+        # Captured in memory (mail.record_messages) unless a test gives a MAIL_SERVER.
         self.MAIL_SUPPRESS_SEND = not self.MAIL_SERVER
-        self.RATELIMIT_STORAGE_URI = "memory://"
-        self.RATELIMIT_STORAGE_OPTIONS = {}
 
 
 class ProductionConfig(Config):
     DEBUG = False
-    MAIL_BACKEND = "smtp"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     # The __Host- prefix pins the cookie to this exact host, HTTPS only, path /.
@@ -299,12 +278,12 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     SEND_HSTS = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def derive(self) -> None:
+        super().derive()
         # Answer only to the site's own names (a forged Host header gets 400): the names in
         # TRUSTED_HOSTS, else the host of BASE_URL plus the loopback names a health check
         # inside the container or host uses (links never come from the Host header).
-        if self.TRUSTED_HOSTS is None and os.environ.get("BASE_URL"):
+        if self.TRUSTED_HOSTS is None and self.BASE_URL:
             self.TRUSTED_HOSTS = [urlsplit(self.BASE_URL).hostname, *LOOPBACK_HOSTS]
 
     def check(self) -> None:
@@ -319,11 +298,7 @@ class ProductionConfig(Config):
                 "on this machine (FLASK_SKIP_DOTENV=1 makes the flask command ignore it)."
             )
         super().check()
-        missing = [name for name in ("MAIL_SERVER", "BASE_URL") if not os.environ.get(name)]
-{%- if cookiecutter.database == "postgresql" %}
-        if not os.environ.get("DATABASE_URL"):
-            missing.append("DATABASE_URL")
-{%- endif %}
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not getattr(self, name)]
         if missing:
             raise ConfigurationError(
                 f"Production needs these environment variables: {', '.join(missing)}"
@@ -338,14 +313,21 @@ CONFIGS = {
 
 
 def load_config(name: str, test_config: dict | None = None) -> Config:
+    """The settings of environment `name`, checked.
+
+    test_config (a test's own settings, as in Flask's tutorial) comes after the
+    environment and before what follows from the settings: give DATABASE_URL, not
+    SQLALCHEMY_DATABASE_URI.
+    """
     try:
-        config_class = CONFIGS[name]
+        config = CONFIGS[name]()
     except KeyError:
         raise ConfigurationError(
             f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
         ) from None
-    config = config_class()
-    for key, value in (test_config or {}).items():
-        setattr(config, key, value)
+    config.read_environment()
+    for setting, value in (test_config or {}).items():
+        setattr(config, setting, value)
+    config.derive()
     config.check()
     return config

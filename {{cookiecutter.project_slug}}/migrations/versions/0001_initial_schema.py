@@ -59,11 +59,7 @@ def upgrade():
         ("ix_users_unverified", users.c.email_verified_at.is_(None)),
 {%- endif %}
     ]:
-{%- if cookiecutter.database == "postgresql" %}
         op.create_index(name, "users", ["id"], sqlite_where=condition, postgresql_where=condition)
-{%- else %}
-        op.create_index(name, "users", ["id"], sqlite_where=condition)
-{%- endif %}
 {%- endif %}
 {%- if cookiecutter.database == "postgresql" and cookiecutter.use_admin %}
     if op.get_context().dialect.name == "postgresql":
