@@ -4,93 +4,98 @@ write .env with a fresh secret and say what to do next.
 Cookiecutter renders this file with Jinja before running it, with the generated
 project as the working directory; the only template expression is CONTEXT_JSON
 below, so the module also imports unrendered (the tests call each function on a
-temporary tree). Standard library only, no network, no subprocess: it must run
-anywhere cookiecutter runs, Windows included.
-
-It runs in a Python process of its own on every bake, so it imports only what it
-needs (pathlib, secrets and shutil would double its start-up time).
+temporary tree and read OPTION_FILES). Standard library only, no network, no
+subprocess: it must run anywhere cookiecutter runs, Windows included.
 """
 
-import base64
 import json
 import os
+import secrets
+import shutil
 import sys
+from pathlib import Path
 
 CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SECRET_KEY_LINE = "SECRET_KEY="
 
-
-# What each option owns, relative to the generated project; PKG stands for the
-# package folder. The template's tests read these lists too: every path must exist
-# when its option is on and be gone when it is off.
-ADMIN_PATHS = (
-    "PKG/admin",
-    "PKG/templates/admin",
-    "PKG/templates/auth/reauthenticate.html",
-    "tests/test_admin.py",
-    "tests/test_cli.py",
-)
-OTP_PATHS = (
-    "PKG/auth/otp.py",
-    "PKG/templates/auth/verify.html",
-    "PKG/static/js/verify.js",
-    "PKG/templates/email/verification_code.txt",
-    "PKG/templates/email/verification_code.html",
-    "migrations/versions/0002_sign_up_tickets.py",
-    "tests/test_otp.py",
-)
-DOCKER_PATHS = ("Dockerfile", "docker-compose.yml", ".dockerignore", "docker")
-LICENSE_PATHS = ("LICENSE",)
+# What each option owns: when the option has this value, these paths go (relative to
+# the generated project; PKG stands for the package folder, a folder goes whole).
+# This is the only list of them: the template's tests read it too, and check that
+# every path exists when its option is on and is gone when it is off.
+OPTION_FILES = {
+    ("use_admin", False): (
+        "PKG/admin",
+        "PKG/templates/admin",
+        "tests/test_admin.py",
+        "tests/test_cli.py",
+    ),
+    ("use_otp", False): (
+        "PKG/verification",
+        "PKG/templates/verification",
+        "PKG/static/js/verify.js",
+        "PKG/templates/email/verification_code.txt",
+        "PKG/templates/email/verification_code.html",
+        "migrations/versions/0002_sign_up_tickets.py",
+        "tests/test_verification.py",
+    ),
+    ("use_docker", False): ("Dockerfile", "docker-compose.yml", ".dockerignore", "docker"),
+    ("open_source_license", "Not open source"): ("LICENSE",),
+}
 
 
 def resolve(project_dir, relative_path, package_name):
-    """The path (a str) of one entry of the lists above in the project."""
+    """The path of one entry of OPTION_FILES in the project."""
     parts = [package_name if part == "PKG" else part for part in relative_path.split("/")]
-    return os.path.join(project_dir, *parts)
+    return Path(project_dir, *parts)
 
 
 def remove(path):
     """Remove a file or a whole folder; a path that is not there is fine."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        import shutil  # only when a folder goes (no admin panel, no Docker)
-
+    if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
-def remove_paths(project_dir, relative_paths, package_name=""):
+def remove_paths(project_dir, relative_paths, package_name):
     for relative_path in relative_paths:
         remove(resolve(project_dir, relative_path, package_name))
 
 
-def remove_admin_files(project_dir, package_name):
-    remove_paths(project_dir, ADMIN_PATHS, package_name)
+def flag(context, key):
+    """A yes/no answer. cookiecutter.json declares these as JSON booleans and tojson
+    keeps them booleans; a string such as "False" would be truthy, so refuse it."""
+    value = context[key]
+    if not isinstance(value, bool):
+        raise RuntimeError(f"{key} must be a JSON boolean in cookiecutter.json, not {value!r}")
+    return value
 
 
-def remove_otp_files(project_dir, package_name):
-    remove_paths(project_dir, OTP_PATHS, package_name)
+def answer(context, key, value_in_table):
+    """The user's answer to `key`, checked to be a real boolean where the table says so."""
+    return flag(context, key) if isinstance(value_in_table, bool) else context[key]
 
 
-def remove_docker_files(project_dir):
-    remove_paths(project_dir, DOCKER_PATHS)
-
-
-def remove_license_file(project_dir):
-    remove_paths(project_dir, LICENSE_PATHS)
+def paths_to_remove(context):
+    """Every OPTION_FILES entry whose option has the listed value. Every answer is
+    checked before anything is removed, so a bad one leaves the project untouched."""
+    paths = []
+    for (key, value), relative_paths in OPTION_FILES.items():
+        if answer(context, key, value) == value:
+            paths.extend(relative_paths)
+    return paths
 
 
 def new_secret_key():
-    """64 URL-safe characters from 48 random bytes: secrets.token_urlsafe(48), which
-    is exactly this, without importing secrets (hmac, hashlib, random)."""
-    return base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode("ascii")
+    """64 URL-safe characters from 48 random bytes."""
+    return secrets.token_urlsafe(48)
 
 
 def write_dotenv(project_dir):
     """Copy .env.example to .env with a SECRET_KEY of its own (.env is git-ignored)."""
-    with open(os.path.join(project_dir, ".env.example"), encoding="utf-8") as example:
-        lines = example.read().splitlines()
+    project_dir = Path(project_dir)
+    lines = (project_dir / ".env.example").read_text(encoding="utf-8").splitlines()
     if SECRET_KEY_LINE not in lines:
         raise RuntimeError(f".env.example has no line {SECRET_KEY_LINE!r} to fill in")
     secret = new_secret_key()
@@ -99,7 +104,7 @@ def write_dotenv(project_dir):
     # not even between creating the file and a chmod. O_BINARY (Windows) and
     # newline="\n": LF on every platform, like the rest of the project.
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(os.path.join(project_dir, ".env"), flags, 0o600)
+    descriptor = os.open(project_dir / ".env", flags, 0o600)
     with open(descriptor, "w", encoding="utf-8", newline="\n") as env_file:
         env_file.write("\n".join(lines) + "\n")
 
@@ -125,28 +130,10 @@ Then open http://127.0.0.1:5000/ ; run the tests with: python -m pytest
     print(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
-def flag(context, key):
-    """A yes/no answer. cookiecutter.json declares these as JSON booleans and tojson
-    keeps them booleans; a string such as "False" would be truthy, so refuse it."""
-    value = context[key]
-    if not isinstance(value, bool):
-        raise RuntimeError(f"{key} must be a JSON boolean in cookiecutter.json, not {value!r}")
-    return value
-
-
 def main(context_json=CONTEXT_JSON, project_dir=None):
     context = json.loads(context_json)
-    project_dir = os.getcwd() if project_dir is None else os.fspath(project_dir)
-    package_name = context["package_name"]
-
-    if not flag(context, "use_admin"):
-        remove_admin_files(project_dir, package_name)
-    if not flag(context, "use_otp"):
-        remove_otp_files(project_dir, package_name)
-    if not flag(context, "use_docker"):
-        remove_docker_files(project_dir)
-    if context["open_source_license"] == "Not open source":
-        remove_license_file(project_dir)
+    project_dir = Path.cwd() if project_dir is None else Path(project_dir)
+    remove_paths(project_dir, paths_to_remove(context), context["package_name"])
     write_dotenv(project_dir)
     print_next_steps(project_dir, context)
 

@@ -1,8 +1,12 @@
 """What the template's tests share: the variants, baking, snapshots, the checks and
 the databases. Test modules import it as `harness` (pytest's `pythonpath` setting).
 
-The variants are data: every choice list and every boolean of cookiecutter.json
-multiplied together, so adding a variable grows the suite without touching a test.
+The variants are data read from cookiecutter.json, so adding a variable grows the
+suite without touching a test. VARIANTS is every choice list and every boolean
+multiplied together: each gets the cheap checks (leftovers, compile, ruff...).
+COVERING_VARIANTS is a few of them that hold every pair of option values at least
+once, plus all options on, all off and the defaults: they get the expensive checks
+(the generated test suite, the migration cycle, the Docker start command).
 """
 
 import fnmatch
@@ -109,6 +113,72 @@ VARIANTS = [
 LICENSE_VARIANTS = [
     full_context(open_source_license=name) for name in OPTIONS["open_source_license"]
 ]
+
+
+# "All on" and "all off" for a choice list: its last and its first value (the first
+# is also the default). database: postgresql is "on", sqlite "off".
+def extreme(options, on):
+    """Every option on (True, or a choice list's last value) or off (False, or its first)."""
+    return {
+        key: on if isinstance(values[0], bool) else values[-1 if on else 0]
+        for key, values in options.items()
+    }
+
+
+def value_pairs(variant, keys):
+    """Every pair of (option, value) one variant holds, over `keys` in their order."""
+    return {
+        ((first, variant[first]), (second, variant[second]))
+        for first, second in itertools.combinations(keys, 2)
+    }
+
+
+def covering_set(options, defaults):
+    """A few variants that together hold every pair of option values at least once
+    (all-pairs testing), starting from all on, all off and the defaults.
+
+    Greedy and deterministic: while pairs are missing, each missing pair proposes a
+    variant (that pair, then each other option, most values first, at the value that
+    adds the most missing pairs, the first value on a tie); the proposal that adds
+    the most is kept.
+    """
+    keys = list(options)
+    every_pair = [
+        ((first, a), (second, b))
+        for first, second in itertools.combinations(keys, 2)
+        for a in options[first]
+        for b in options[second]
+    ]
+    chosen = []
+    for seed in (extreme(options, on=True), extreme(options, on=False), defaults):
+        seed = {key: seed[key] for key in keys}
+        if seed not in chosen:
+            chosen.append(seed)
+    missing = set(every_pair).difference(*(value_pairs(variant, keys) for variant in chosen))
+    fill_order = sorted(keys, key=lambda key: -len(options[key]))
+
+    def adds(partial, key, value):
+        """How many missing pairs `key=value` would add to the options set so far."""
+        candidate = {**partial, key: value}
+        return len(value_pairs(candidate, [k for k in keys if k in candidate]) & missing)
+
+    while missing:
+        best, best_gain = None, -1
+        for (first, a), (second, b) in [pair for pair in every_pair if pair in missing]:
+            partial = {first: a, second: b}
+            for key in fill_order:
+                if key not in partial:
+                    partial[key] = max(options[key], key=lambda v, k=key: adds(partial, k, v))
+            variant = {key: partial[key] for key in keys}
+            gain = len(value_pairs(variant, keys) & missing)
+            if gain > best_gain:
+                best, best_gain = variant, gain
+        chosen.append(best)
+        missing -= value_pairs(best, keys)
+    return chosen
+
+
+COVERING_VARIANTS = [full_context(**variant) for variant in covering_set(PRODUCT_OPTIONS, DEFAULTS)]
 
 
 def variant_id(variant):
@@ -284,16 +354,9 @@ def windows_unsafe_paths(bake):
     return problems
 
 
-# What each deselected option must leave behind: none of its files (the lists the
-# post-generation hook removes) and none of these strings, in any file. The other
-# way round, every file of a selected option must exist, so the hook's lists cannot
-# go stale.
-OPTION_PATHS = {
-    ("use_admin", False): POST_GEN.ADMIN_PATHS,
-    ("use_otp", False): POST_GEN.OTP_PATHS,
-    ("use_docker", False): POST_GEN.DOCKER_PATHS,
-    ("open_source_license", "Not open source"): POST_GEN.LICENSE_PATHS,
-}
+# What each deselected option must leave behind: none of its files (the hook's
+# OPTION_FILES) and none of these strings, in any file. The other way round, every
+# file of a selected option must exist, so the hook's table cannot go stale.
 OPTION_MARKERS = {
     ("use_admin", False): [
         r"\bis_admin\b",
@@ -321,8 +384,18 @@ OPTION_MARKERS = {
         r"(?i)(?<![a-z])otp(?![a-z])",
     ],
     ("use_docker", False): [r"(?i)docker"],
-    ("database", "sqlite"): [r"(?i)psycopg", r"(?i)postgres"],
 }
+# What a sqlite bake must not hold: the pieces that only work with PostgreSQL, as
+# (files, pattern, what it is). Code written once for both databases may name
+# PostgreSQL (an index's postgresql_where beside its sqlite_where, a postgresql://
+# URL it accepts), so the word alone is no leftover.
+POSTGRES_ONLY = [
+    ("pyproject.toml", r"(?i)psycopg", "the PostgreSQL driver as a dependency"),
+    ("*", r"pg_trgm|gin_trgm_ops", "PostgreSQL's trigram extension or index"),
+    ("docker-compose.yml", r"(?i)image:\s*postgres|POSTGRES_", "a PostgreSQL service"),
+    (".github/workflows/*", r"(?i)image:\s*postgres", "a PostgreSQL service in CI"),
+    (".env.example", r"(?i)DATABASE_URL=postgres", "a PostgreSQL database URL"),
+]
 # Data, not code: the password deny-list holds words like "admin" and "docker".
 # .env holds a random secret that could spell anything.
 MARKER_EXEMPT_NAMES = {"common-passwords.txt", ".env"}
@@ -331,9 +404,9 @@ MARKER_EXEMPT_NAMES = {"common-passwords.txt", ".env"}
 def option_traces(bake):
     problems = []
     variant = bake.variant
-    for (key, off_value), relative_paths in OPTION_PATHS.items():
+    for (key, off_value), relative_paths in POST_GEN.OPTION_FILES.items():
         for relative in relative_paths:
-            path = Path(POST_GEN.resolve(bake.project, relative, bake.package_name))
+            path = POST_GEN.resolve(bake.project, relative, bake.package_name)
             posix = path.relative_to(bake.project).as_posix()
             present = posix in bake.files or posix in bake.dirs
             if variant[key] == off_value and present:
@@ -353,6 +426,15 @@ def option_traces(bake):
                     continue
                 for number in find_lines(text, pattern):
                     problems.append(f"{path}:{number}: {marker!r} although {key}={off_value}")
+    if variant["database"] == "sqlite":
+        for files, marker, what in POSTGRES_ONLY:
+            pattern = re.compile(marker)
+            for path, text in bake.texts():
+                if fnmatch.fnmatchcase(path, files):
+                    for number in find_lines(text, pattern):
+                        problems.append(
+                            f"{path}:{number}: {what} ({marker!r}) although database=sqlite"
+                        )
     return problems
 
 

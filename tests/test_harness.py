@@ -1,6 +1,7 @@
 """The harness checks itself: the variant list follows cookiecutter.json, and each
 no-leftover check catches what it is meant to catch (and nothing legitimate)."""
 
+import itertools
 import os
 
 import pytest
@@ -18,6 +19,65 @@ def test_variants_are_the_product_of_the_options():
     assert len(harness.VARIANTS) == expected >= 16
     ids = [harness.variant_id(variant) for variant in harness.VARIANTS]
     assert len(set(ids)) == len(ids)
+
+
+def all_pairs(options):
+    return {
+        ((first, a), (second, b))
+        for first, second in itertools.combinations(options, 2)
+        for a in options[first]
+        for b in options[second]
+    }
+
+
+def assert_covers(variants, options, defaults):
+    held = set().union(*(harness.value_pairs(v, list(options)) for v in variants))
+    assert all_pairs(options) <= held
+    assert harness.extreme(options, on=True) in variants
+    assert harness.extreme(options, on=False) in variants
+    assert defaults in variants
+
+
+def test_the_covering_set_holds_every_pair_all_on_all_off_and_the_defaults():
+    options = harness.PRODUCT_OPTIONS
+    variants = [{key: v[key] for key in options} for v in harness.COVERING_VARIANTS]
+    assert_covers(variants, options, {key: harness.DEFAULTS[key] for key in options})
+    # A few of the product, so each reuses its bake from the cheap checks.
+    assert all(variant in harness.VARIANTS for variant in harness.COVERING_VARIANTS)
+    ids = [harness.variant_id(variant) for variant in harness.COVERING_VARIANTS]
+    assert len(set(ids)) == len(ids)
+    print(f"covering set: {len(ids)} of {len(harness.VARIANTS)} variants: {', '.join(ids)}")
+    assert len(ids) <= 8 < len(harness.VARIANTS)
+
+
+def test_all_on_and_all_off_are_the_ends_of_each_choice_list():
+    options = {"database": ["sqlite", "postgresql"], "use_admin": [True, False]}
+    assert harness.extreme(options, on=True) == {"database": "postgresql", "use_admin": True}
+    assert harness.extreme(options, on=False) == {"database": "sqlite", "use_admin": False}
+
+
+def test_the_covering_set_stays_small_with_the_coming_options():
+    config = {
+        **harness.CONFIG,
+        "use_2fa": False,
+        "social_login": ["none", "google", "github", "google_and_github"],
+        "use_api": False,
+    }
+    options = {
+        key: values
+        for key, values in harness.option_values(config).items()
+        if key not in harness.HELD_AT_DEFAULT
+    }
+    defaults = {
+        key: config[key] if isinstance(config[key], bool) else config[key][0] for key in options
+    }
+    variants = harness.covering_set(options, defaults)
+    assert_covers(variants, options, defaults)
+    assert variants == harness.covering_set(options, defaults), "not deterministic"
+    product = len(list(itertools.product(*options.values())))
+    print(f"covering set with the coming options: {len(variants)} of {product} variants")
+    assert product == 256
+    assert len(variants) < 15
 
 
 def test_a_new_boolean_doubles_the_variants():
@@ -125,6 +185,38 @@ def test_traces_of_a_deselected_option_are_found():
     assert not [p for p in problems if p.startswith(("README.md", "shop/auth/common"))]
     # Files of options that are on must exist: the hook's lists cannot go stale.
     assert "Dockerfile: missing although use_docker=True" in problems
+
+
+def test_postgresql_only_pieces_are_found_in_a_sqlite_bake():
+    files = {
+        # Code that runs on both databases may name PostgreSQL.
+        "shop/models.py": "Index(name, User.id, sqlite_where=c, postgresql_where=c)\n",
+        "shop/config.py": 'if url.startswith("postgres://"):\n',
+        "README.md": "Set DATABASE_URL to a PostgreSQL address in production.\n",
+        # What only PostgreSQL can use may not be there.
+        "pyproject.toml": 'dependencies = ["Flask", "psycopg[binary]>=3.2"]\n',
+        "migrations/versions/0001_initial_schema.py": 'op.execute("CREATE EXTENSION pg_trgm")\n',
+        "shop/search.py": 'postgresql_ops={"email": "gin_trgm_ops"}\n',
+        "docker-compose.yml": "services:\n  db:\n    image: postgres:17.2-alpine\n",
+        ".github/workflows/ci.yml": "services:\n  postgres:\n    image: postgres:17\n",
+        ".env.example": "# DATABASE_URL=postgresql://postgres@localhost/shop\n",
+    }
+    for database in ("sqlite", "postgresql"):
+        variant = harness.full_context(database=database)
+        problems = [
+            p for p in harness.option_traces(fake_bake(files, variant=variant)) if "database" in p
+        ]
+        if database == "postgresql":
+            assert problems == []
+            continue
+        assert sorted(problem.split(":")[0] for problem in problems) == [
+            ".env.example",
+            ".github/workflows/ci.yml",
+            "docker-compose.yml",
+            "migrations/versions/0001_initial_schema.py",
+            "pyproject.toml",
+            "shop/search.py",
+        ]
 
 
 def test_compile_errors_are_found():
