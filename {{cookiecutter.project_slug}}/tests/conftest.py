@@ -22,12 +22,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.auth.passwords import hash_password
 {%- if cookiecutter.use_otp %}
 from {{ cookiecutter.package_name }}.database import utcnow
 {%- endif %}
-from {{ cookiecutter.package_name }}.extensions import db, limiter, mail
+from {{ cookiecutter.package_name }}.extensions import db, mail
 from {{ cookiecutter.package_name }}.models import User
+from {{ cookiecutter.package_name }}.passwords import hash_password
+from {{ cookiecutter.package_name }}.throttling import limiter
 
 PASSWORD = "correct horse battery staple"
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')

@@ -12,7 +12,8 @@ from jinja2 import BytecodeCache
 
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import ENVIRONMENT_SETTINGS
-from {{ cookiecutter.package_name }}.extensions import db, limiter
+from {{ cookiecutter.package_name }}.extensions import db
+from {{ cookiecutter.package_name }}.throttling import limiter
 
 PRODUCTION_HOST = "app.example.com"
 PRODUCTION_URL = f"https://{PRODUCTION_HOST}"

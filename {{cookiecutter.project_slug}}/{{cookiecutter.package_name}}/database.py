@@ -3,8 +3,8 @@
 import sqlite3
 from datetime import datetime, timezone
 
+from flask import Flask
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 
@@ -72,7 +72,15 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-@event.listens_for(Engine, "connect")
+def init_app(app: Flask) -> None:
+    """After db.init_app: SQLite's settings on every new connection of the app's engines,
+    and `<id:...>` in routes."""
+    app.url_map.converters["id"] = IdConverter
+    with app.app_context():
+        for engine in app.extensions["sqlalchemy"].engines.values():
+            event.listen(engine, "connect", configure_sqlite)
+
+
 def configure_sqlite(dbapi_connection, connection_record) -> None:
     """SQLite leaves foreign keys off by default; WAL lets readers and a writer overlap."""
     if isinstance(dbapi_connection, sqlite3.Connection):
