@@ -68,6 +68,7 @@ def load_project(package: str):
         "create_app": project.create_app,
         "db": importlib.import_module(f"{package}.extensions").db,
         "models": importlib.import_module(f"{package}.models"),
+        "package": package,
         "utcnow": importlib.import_module(f"{package}.database").utcnow,
     }
 
@@ -181,7 +182,8 @@ def insert_accounts(project, users: int) -> float:
         }
         for number in range(AUDIT_EVENTS)
     ]
-    db.session.execute(insert(models.AuditEvent), events)
+    audit_event = importlib.import_module(f"{project['package']}.admin.models").AuditEvent
+    db.session.execute(insert(audit_event), events)
     db.session.commit()
     # The planner statistics (and on PostgreSQL the visibility map, which lets count(*)
     # read an index alone) that autovacuum keeps up to date on a live database.
