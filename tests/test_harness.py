@@ -80,6 +80,15 @@ def test_the_covering_set_stays_small_with_the_coming_options():
     assert len(variants) < 15
 
 
+@pytest.mark.xdist_group("harness")
+def test_checks_of_one_group_stay_on_one_worker(request):
+    """xdist's loadgroup scheduler reads a test's group from its node id: without the
+    "@group" suffix every worker would bake every variant (tests/conftest.py)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run by pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@harness")
+
+
 def test_a_new_boolean_doubles_the_variants():
     config = {**harness.CONFIG, "use_widgets": False, "widget_name": "text is no option"}
     options = harness.option_values(config)
