@@ -34,14 +34,16 @@ SignUp = Callable[[str, str], ResponseReturnValue]
 
 @dataclass
 class Gate:
+    """What the app and its options registered; one per app, in app.extensions."""
+
+    sign_up: SignUp
     steps: list[Step] = field(default_factory=list)
     landings: list[Landing] = field(default_factory=list)
-    sign_up: SignUp | None = None
 
 
 def init_app(app: Flask) -> None:
     app.extensions["login_gate"] = Gate(
-        steps=[refuse_deactivated], sign_up=register_and_ask_to_sign_in
+        sign_up=register_and_ask_to_sign_in, steps=[refuse_deactivated]
     )
 
 
