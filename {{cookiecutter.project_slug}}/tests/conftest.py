@@ -9,16 +9,14 @@ The database is a SQLite file in a temporary folder (TEST_DATABASE_URL overrides
 """
 
 import contextlib
-import contextvars
 import os
-import re
 import sqlite3
 import time
 
 import pytest
 from extra_apps import TEMPLATES, AppFactory
-from flask import current_app, has_app_context
-from flask.testing import FlaskClient
+from flask import current_app
+from helpers import PASSWORD, IsolatedClient
 from sqlalchemy import event, select
 
 from {{ cookiecutter.package_name }} import create_app
@@ -29,25 +27,6 @@ from {{ cookiecutter.package_name }}.extensions import db, mail
 from {{ cookiecutter.package_name }}.models import User
 from {{ cookiecutter.package_name }}.passwords import hash_password
 from {{ cookiecutter.package_name }}.throttling import limiter
-
-PASSWORD = "correct horse battery staple"
-CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
-INPUT_VALUE = re.compile(r'value="([^"]+)"')
-CODE = re.compile(r"\b(\d{6})\b")
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in a fresh context, as on a real server.
-
-    Without this a test holding an app context open for database work would share
-    `g` (and so Flask-Login's user and Flask-WTF's token) across its requests.
-    """
-
-    def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        if has_app_context():
-            db.session.expire_all()  # the test sees what the request wrote
-        return response
 
 
 @pytest.fixture(scope="session")
@@ -117,21 +96,6 @@ def outbox(app):
         yield messages
 
 
-def csrf_token(client, page: str, **kwargs) -> str:
-    """The CSRF token of the form on `page`, read from the HTML as a browser would."""
-    response = client.get(page, **kwargs)
-    assert response.status_code == 200, f"{page} answered {response.status_code}"
-    field = CSRF_INPUT.search(response.get_data(as_text=True))
-    assert field, f"no csrf_token field on {page}"
-    return INPUT_VALUE.search(field.group(0)).group(1)
-
-
-def submit(client, page: str, data: dict, action: str | None = None, **kwargs):
-    """Fill in the form on `page` and POST it (to `action`, default the page itself)."""
-    data = {"csrf_token": csrf_token(client, page, headers=kwargs.get("headers")), **data}
-    return client.post(action or page, data=data, **kwargs)
-
-
 def create_user(email: str = "user@example.com", password: str = PASSWORD, **fields) -> User:
     """A ready-to-use account (verified{% if cookiecutter.use_admin %}, not an admin{% endif %} unless told otherwise)."""
 {%- if cookiecutter.use_otp %}
@@ -161,21 +125,8 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def log_in(
-    client, email: str = "user@example.com", password: str = PASSWORD, remember=False, **kwargs
-):
-    data = {"email": email, "password": password}
-    if remember:
-        data["remember"] = "y"
-    return submit(client, "/auth/login", data, **kwargs)
-
-
-def code_from(message) -> str:
-    return CODE.search(message.body).group(1)
-
-
 @contextlib.contextmanager
-def reads_held(table: str, seconds: float = 0.2):
+def hold_reads(table: str, seconds: float = 0.2):
     """Hold every SELECT from `table` for a moment, so that parallel requests all read
     before any of them writes: the widest race window, which the code must survive."""
 
@@ -188,3 +139,21 @@ def reads_held(table: str, seconds: float = 0.2):
         yield
     finally:
         event.remove(db.engine, "before_cursor_execute", hold)
+
+
+@pytest.fixture
+def make_user(app):
+    """Makes accounts as create_user does; call it inside an app context."""
+    return create_user
+
+
+@pytest.fixture(name="find_user")
+def find_user_fixture(app):
+    """Looks an account up by e-mail address (see find_user); inside an app context."""
+    return find_user
+
+
+@pytest.fixture
+def reads_held(app):
+    """`with reads_held("users"):` holds every SELECT from a table (see hold_reads)."""
+    return hold_reads

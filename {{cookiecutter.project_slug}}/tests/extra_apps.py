@@ -8,6 +8,7 @@ shell a test runs in cannot change the outcome.
 
 import secrets
 
+from helpers import IsolatedClient
 from jinja2 import BytecodeCache
 
 from {{ cookiecutter.package_name }} import create_app
@@ -97,6 +98,7 @@ class AppFactory:
         test_config = {name: value for name, value in defaults.items() if name not in env}
         set_env(self.monkeypatch, env)
         new_app = create_app(config_name, {**test_config, **settings})
+        new_app.test_client_class = IsolatedClient
         new_app.jinja_env.bytecode_cache = TEMPLATES
         self.apps.append(new_app)
         if schema:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from helpers import PASSWORD
 from sqlalchemy import event, func, select, update
 
 from {{ cookiecutter.package_name }}.admin import routes
@@ -18,8 +19,6 @@ from {{ cookiecutter.package_name }}.tokens import hash_token, new_token
 {%- if cookiecutter.use_otp %}
 from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
 {%- endif %}
-
-from conftest import PASSWORD, create_user, csrf_token, find_user, log_in, submit
 
 ADMIN = "admin@example.com"
 ACTIONS = ("activate", "deactivate", "promote", "demote", "delete", "send-reset")
@@ -36,10 +35,10 @@ TABLE_SCAN = re.compile(r"^SCAN users$", re.MULTILINE)
 
 
 @pytest.fixture
-def admin(client, app_context):
+def admin(client, app_context, make_user):
     """An admin, signed in with `client`."""
-    user = create_user(ADMIN, is_admin=True)
-    assert log_in(client, ADMIN).status_code == 302
+    user = make_user(ADMIN, is_admin=True)
+    assert client.log_in(ADMIN).status_code == 302
     return user
 
 
@@ -52,7 +51,7 @@ def redirect_of(response) -> tuple[str, str | None]:
 
 def act(client, user_id: int, action: str, query: str = ""):
     """Press an action's button on the users page, as the admin would."""
-    return submit(client, "/admin/users", {}, action=f"/admin/users/{user_id}/{action}{query}")
+    return client.submit("/admin/users", {}, action=f"/admin/users/{user_id}/{action}{query}")
 
 
 def flashed(client) -> str:
@@ -118,29 +117,29 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client, app_context, page):
     assert redirect_of(client.get(page)) == ("/auth/login", page)
 
 
-def test_anonymous_action_changes_nothing(client, app_context):
-    user = create_user()
+def test_anonymous_action_changes_nothing(client, app_context, make_user, find_user):
+    user = make_user()
     response = client.post(
-        f"/admin/users/{user.id}/delete", data={"csrf_token": csrf_token(client, "/auth/login")}
+        f"/admin/users/{user.id}/delete", data={"csrf_token": client.csrf_token("/auth/login")}
     )
     assert redirect_of(response) == ("/auth/login", "/admin/users")
     assert find_user("user@example.com") is not None
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_member_gets_403(client, app_context, page):
-    create_user()
-    log_in(client)
+def test_member_gets_403(client, app_context, page, make_user):
+    make_user()
+    client.log_in()
     assert client.get(page).status_code == 403
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_member_cannot_act(client, app_context, action):
-    member = create_user()
-    other = create_user("other@example.com", is_active=False)
-    log_in(client)
+def test_member_cannot_act(client, app_context, action, make_user, find_user):
+    member = make_user()
+    other = make_user("other@example.com", is_active=False)
+    client.log_in()
     response = client.post(
-        f"/admin/users/{other.id}/{action}", data={"csrf_token": csrf_token(client, "/dashboard")}
+        f"/admin/users/{other.id}/{action}", data={"csrf_token": client.csrf_token("/dashboard")}
     )
     assert response.status_code == 403
     assert entries() == []
@@ -149,9 +148,9 @@ def test_member_cannot_act(client, app_context, action):
     assert not member.is_admin
 
 
-def test_admin_lands_on_the_admin_panel(client, app_context):
-    create_user(ADMIN, is_admin=True)
-    response = log_in(client, ADMIN)
+def test_admin_lands_on_the_admin_panel(client, app_context, make_user):
+    make_user(ADMIN, is_admin=True)
+    response = client.log_in(ADMIN)
     assert response.headers["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 
@@ -167,16 +166,16 @@ def test_stale_login_must_enter_the_password_again(app, client, admin):
     response = client.get("/admin/users?q=member")
     assert redirect_of(response) == ("/auth/reauthenticate", "/admin/users?q=member")
 
-    response = submit(client, response.headers["Location"], {"password": PASSWORD})
+    response = client.submit(response.headers["Location"], {"password": PASSWORD})
     assert response.headers["Location"] == "/admin/users?q=member"
     assert client.get("/admin/users?q=member").status_code == 200
 
 
-def test_stale_login_cannot_act(app, client, admin):
-    user = create_user()
+def test_stale_login_cannot_act(app, client, admin, make_user, find_user):
+    user = make_user()
     expire_password_proof(app, admin)
     response = client.post(
-        f"/admin/users/{user.id}/deactivate", data={"csrf_token": csrf_token(client, "/dashboard")}
+        f"/admin/users/{user.id}/deactivate", data={"csrf_token": client.csrf_token("/dashboard")}
     )
     # A POST cannot be replayed after the password prompt: it comes back to the list.
     assert redirect_of(response) == ("/auth/reauthenticate", "/admin/users")
@@ -185,8 +184,8 @@ def test_stale_login_cannot_act(app, client, admin):
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_actions_need_a_csrf_token(client, admin, action):
-    user = create_user(is_active=False)
+def test_actions_need_a_csrf_token(client, admin, action, make_user, find_user):
+    user = make_user(is_active=False)
     response = client.post(f"/admin/users/{user.id}/{action}")
     assert response.status_code == 400
     assert find_user("user@example.com") is not None
@@ -194,22 +193,22 @@ def test_actions_need_a_csrf_token(client, admin, action):
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_actions_are_post_only(client, admin, action):
-    user = create_user()
+def test_actions_are_post_only(client, admin, action, make_user):
+    user = make_user()
     assert client.get(f"/admin/users/{user.id}/{action}").status_code == 405
 
 
 # --- dashboard -----------------------------------------------------------------
 
 
-def test_dashboard_counts(client, admin):
+def test_dashboard_counts(client, admin, make_user):
     now = utcnow()
-    create_user("new@example.com")
-    create_user("old@example.com", created_at=now - timedelta(days=8))
-    create_user("inactive@example.com", is_active=False, created_at=now - timedelta(days=30))
-    create_user("second-admin@example.com", is_admin=True, created_at=now - timedelta(days=6))
+    make_user("new@example.com")
+    make_user("old@example.com", created_at=now - timedelta(days=8))
+    make_user("inactive@example.com", is_active=False, created_at=now - timedelta(days=30))
+    make_user("second-admin@example.com", is_admin=True, created_at=now - timedelta(days=6))
 {%- if cookiecutter.use_otp %}
-    create_user("unverified@example.com", email_verified_at=None)
+    make_user("unverified@example.com", email_verified_at=None)
 {%- endif %}
 
     page = client.get("/admin/").get_data(as_text=True)
@@ -249,14 +248,14 @@ def figures_counted_here() -> dict[str, int]:
     }
 
 
-def test_dashboard_figures_follow_every_change(client, admin):
+def test_dashboard_figures_follow_every_change(client, admin, make_user):
     """The figures come from partial indexes and subtraction: after each action (and a
     verification) they still equal a count of every account."""
     now = utcnow()
     members = add_users(6)
-    create_user("old@example.com", created_at=now - timedelta(days=30))
+    make_user("old@example.com", created_at=now - timedelta(days=30))
 {%- if cookiecutter.use_otp %}
-    newcomer = create_user("newcomer@example.com", email_verified_at=None)
+    newcomer = make_user("newcomer@example.com", email_verified_at=None)
 {%- endif %}
     first, second, third = members[:3]
     steps = [
@@ -288,8 +287,8 @@ def verify(user: User) -> None:
 {%- endif %}
 
 
-def test_dashboard_shows_newest_accounts_and_latest_actions(client, admin):
-    member = create_user()
+def test_dashboard_shows_newest_accounts_and_latest_actions(client, admin, make_user):
+    member = make_user()
     act(client, member.id, "promote")
     page = client.get("/admin/").get_data(as_text=True)
     assert "user@example.com" in page
@@ -299,9 +298,9 @@ def test_dashboard_shows_newest_accounts_and_latest_actions(client, admin):
 # --- users list ----------------------------------------------------------------
 
 
-def test_search_is_a_case_insensitive_substring_match(client, admin):
-    create_user("alice@example.com")
-    create_user("bob@example.org")
+def test_search_is_a_case_insensitive_substring_match(client, admin, make_user, find_user):
+    make_user("alice@example.com")
+    make_user("bob@example.org")
     page = client.get("/admin/users?q=LiCe@EXAMPLE").get_data(as_text=True)
     assert ROW.findall(page) == [str(find_user("alice@example.com").id)]
     assert 'value="LiCe@EXAMPLE"' in page  # the search box keeps the query
@@ -311,10 +310,12 @@ def test_search_is_a_case_insensitive_substring_match(client, admin):
     ("query", "expected"),
     [("a_b", "a_b@example.com"), ("100%", "100%off@example.com"), ("a\\b", "a\\b@example.com")],
 )
-def test_search_treats_like_wildcards_as_plain_characters(client, admin, query, expected):
+def test_search_treats_like_wildcards_as_plain_characters(
+    client, admin, query, expected, make_user, find_user
+):
     for email in ("a_b@example.com", "axb@example.com", "100%off@example.com", "1000@example.com"):
-        create_user(email)
-    create_user("a\\b@example.com")
+        make_user(email)
+    make_user("a\\b@example.com")
     rows = ROW.findall(client.get("/admin/users", query_string={"q": query}).get_data(as_text=True))
     assert rows == [str(find_user(expected).id)]
 
@@ -415,10 +416,10 @@ def test_search_without_matches(client, admin):
     assert page_links(html) == {}
 
 
-def test_users_page_shows_badges_and_dates(client, admin):
-    create_user("off@example.com", is_active=False)
+def test_users_page_shows_badges_and_dates(client, admin, make_user):
+    make_user("off@example.com", is_active=False)
 {%- if cookiecutter.use_otp %}
-    create_user("unverified@example.com", email_verified_at=None)
+    make_user("unverified@example.com", email_verified_at=None)
 {%- endif %}
     page = client.get("/admin/users").get_data(as_text=True)
     assert "Deactivated" in page
@@ -446,9 +447,9 @@ def count_queries(client, page: str) -> int:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_run_a_fixed_number_of_queries(client, admin, page):
+def test_pages_run_a_fixed_number_of_queries(client, admin, page, make_user):
     """No query per row (N+1): 25 rows cost what 2 rows cost."""
-    member = create_user()
+    member = make_user()
     act(client, member.id, "promote")
     few = count_queries(client, page)
     users = add_users(40)
@@ -535,8 +536,8 @@ def test_users_page_ids_come_from_the_index_alone(client, admin, page):
     assert "TEMP B-TREE" not in plan, plan  # no sort: the index is in the right order
 
 
-def test_admin_never_sees_a_password(client, admin):
-    user = create_user()
+def test_admin_never_sees_a_password(client, admin, make_user):
+    user = make_user()
     for page in (*PAGES, "/admin/users?q=user"):
         html = client.get(page).get_data(as_text=True)
         assert user.password_hash not in html
@@ -555,11 +556,11 @@ def test_no_admin_route_sets_a_password(app):
 # --- actions ---------------------------------------------------------------------
 
 
-def test_deactivate_signs_the_user_out_everywhere(app, client, admin):
-    user = create_user()
+def test_deactivate_signs_the_user_out_everywhere(app, client, admin, make_user, find_user):
+    user = make_user()
     phone, laptop = app.test_client(), app.test_client()
-    log_in(phone)
-    log_in(laptop)
+    phone.log_in()
+    laptop.log_in()
     assert sessions_of(user) == 2
 
     response = act(client, user.id, "deactivate")
@@ -572,30 +573,30 @@ def test_deactivate_signs_the_user_out_everywhere(app, client, admin):
     assert entries() == [("deactivate", ADMIN, user.id, "user@example.com")]
 
 
-def test_activate(client, admin):
-    user = create_user(is_active=False)
+def test_activate(client, admin, make_user, find_user):
+    user = make_user(is_active=False)
     act(client, user.id, "activate")
     assert find_user("user@example.com").is_active
     assert "is active again" in flashed(client)
     assert entries() == [("activate", ADMIN, user.id, "user@example.com")]
-    assert log_in(client.application.test_client()).headers["Location"] == "/dashboard"
+    assert client.application.test_client().log_in().headers["Location"] == "/dashboard"
 
 
-def test_promote_gives_access_to_the_panel(app, client, admin):
-    user = create_user()
+def test_promote_gives_access_to_the_panel(app, client, admin, make_user, find_user):
+    user = make_user()
     act(client, user.id, "promote")
     assert find_user("user@example.com").is_admin
     assert "is now an admin" in flashed(client)
     assert entries() == [("promote", ADMIN, user.id, "user@example.com")]
     browser = app.test_client()
-    log_in(browser)
+    browser.log_in()
     assert browser.get("/admin/").status_code == 200
 
 
-def test_demote_takes_access_away_at_once(app, client, admin):
-    user = create_user(is_admin=True)
+def test_demote_takes_access_away_at_once(app, client, admin, make_user, find_user):
+    user = make_user(is_admin=True)
     browser = app.test_client()
-    log_in(browser)
+    browser.log_in()
     assert browser.get("/admin/").status_code == 200
 
     act(client, user.id, "demote")
@@ -605,8 +606,8 @@ def test_demote_takes_access_away_at_once(app, client, admin):
     assert browser.get("/admin/").status_code == 403
 
 
-def test_send_reset_mails_a_working_link(app, client, admin, outbox):
-    user = create_user()
+def test_send_reset_mails_a_working_link(app, client, admin, outbox, make_user, find_user):
+    user = make_user()
     old_hash = user.password_hash
     act(client, user.id, "send-reset")
     assert "A password-reset link is on its way to user@example.com" in flashed(client)
@@ -621,25 +622,27 @@ def test_send_reset_mails_a_working_link(app, client, admin, outbox):
     new_password = "a completely new passphrase"
     owner.get(link)
     data = {"password": new_password, "confirm_password": new_password}
-    response = submit(owner, "/auth/reset-password", data)
+    response = owner.submit("/auth/reset-password", data)
     assert response.headers["Location"] == "/auth/login"
-    assert log_in(owner, password=new_password).status_code == 302
+    assert owner.log_in(password=new_password).status_code == 302
 
 
-def test_send_reset_refuses_a_deactivated_account(client, admin, outbox):
-    user = create_user(is_active=False)
+def test_send_reset_refuses_a_deactivated_account(client, admin, outbox, make_user):
+    user = make_user(is_active=False)
     act(client, user.id, "send-reset")
     assert "is deactivated. Activate the account first." in flashed(client)
     assert outbox == []
     assert entries() == []
 
 
-def test_delete_removes_the_account_and_everything_it_owns(app, client, admin):
-    user = create_user(is_admin=True)
-    other = create_user("other@example.com")
+def test_delete_removes_the_account_and_everything_it_owns(
+    app, client, admin, make_user, find_user
+):
+    user = make_user(is_admin=True)
+    other = make_user("other@example.com")
     browser = app.test_client()
-    log_in(browser)
-    log_in(app.test_client())
+    browser.log_in()
+    app.test_client().log_in()
     db.session.add(
         PasswordResetToken(
             user_id=user.id,
@@ -661,7 +664,7 @@ def test_delete_removes_the_account_and_everything_it_owns(app, client, admin):
 {%- endif %}
     db.session.commit()
     # Audit entries with the user as actor and as subject.
-    submit(browser, "/admin/users", {}, action=f"/admin/users/{other.id}/deactivate")
+    browser.submit("/admin/users", {}, action=f"/admin/users/{other.id}/deactivate")
     act(client, user.id, "demote")
     user_id = user.id
 
@@ -690,8 +693,8 @@ def test_delete_removes_the_account_and_everything_it_owns(app, client, admin):
     assert find_user("other@example.com") is not None
 
 
-def test_deleted_account_is_marked_in_the_audit_log(client, admin):
-    user = create_user()
+def test_deleted_account_is_marked_in_the_audit_log(client, admin, make_user):
+    user = make_user()
     act(client, user.id, "delete")
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "user@example.com" in page
@@ -706,7 +709,7 @@ def test_action_on_a_missing_account(client, admin, action):
     assert entries() == []
 
 
-def test_action_returns_to_the_page_and_search_it_came_from(client, admin):
+def test_action_returns_to_the_page_and_search_it_came_from(client, admin, find_user):
     add_users(30)
     user = find_user("member003@example.com")
     response = act(client, user.id, "promote", "?q=member&page=2")
@@ -722,8 +725,10 @@ def test_action_returns_to_the_page_and_search_it_came_from(client, admin):
         ("demote", {"is_admin": False}),
     ],
 )
-def test_action_that_changes_nothing_is_not_logged(client, admin, action, fields):
-    user = create_user(**fields)
+def test_action_that_changes_nothing_is_not_logged(
+    client, admin, action, fields, make_user, find_user
+):
+    user = make_user(**fields)
     act(client, user.id, action)
     [message] = flash_messages(client)
     assert "already" in message or "is not an admin" in message
@@ -742,8 +747,8 @@ def test_action_that_changes_nothing_is_not_logged(client, admin, action, fields
         ("delete", "You cannot delete your own account here."),
     ],
 )
-def test_admin_cannot_remove_themselves(client, admin, action, message):
-    create_user("other-admin@example.com", is_admin=True)  # so it is not the last-admin rule
+def test_admin_cannot_remove_themselves(client, admin, action, message, make_user, find_user):
+    make_user("other-admin@example.com", is_admin=True)  # so it is not the last-admin rule
     act(client, admin.id, action)
     assert message in flashed(client)
     me = find_user(ADMIN)
@@ -779,8 +784,10 @@ def active_admins() -> int:
 
 
 @pytest.mark.parametrize("action", ["deactivate", "demote", "delete"])
-def test_last_active_admin_is_never_removed(app, client, admin, monkeypatch, action):
-    other = create_user("other-admin@example.com", is_admin=True)
+def test_last_active_admin_is_never_removed(
+    app, client, admin, monkeypatch, action, make_user, find_user
+):
+    other = make_user("other-admin@example.com", is_admin=True)
     demoted_meanwhile(monkeypatch, admin)
     act(client, other.id, action)
 
@@ -794,20 +801,22 @@ def test_last_active_admin_is_never_removed(app, client, admin, monkeypatch, act
     assert active_admins() == 1
     assert entries() == []
     browser = app.test_client()
-    log_in(browser, "other-admin@example.com")
+    browser.log_in("other-admin@example.com")
     assert browser.get("/admin/").status_code == 200
 
 
 @pytest.mark.parametrize("action", ["deactivate", "demote", "delete"])
-def test_two_admins_removing_each_other_at_the_same_moment(app, app_context, monkeypatch, action):
+def test_two_admins_removing_each_other_at_the_same_moment(
+    app, app_context, monkeypatch, action, make_user
+):
     """Real concurrent requests: exactly one of them wins."""
-    first = create_user("first@example.com", is_admin=True)
-    second = create_user("second@example.com", is_admin=True)
+    first = make_user("first@example.com", is_admin=True)
+    second = make_user("second@example.com", is_admin=True)
     requests = []
     for actor, target in ((first, second), (second, first)):
         browser = app.test_client()
-        log_in(browser, actor.email)
-        token = csrf_token(browser, "/dashboard")
+        browser.log_in(actor.email)
+        token = browser.csrf_token("/dashboard")
         requests.append((browser, f"/admin/users/{target.id}/{action}", token))
     both_checked_in = threading.Barrier(len(requests))
     find_target = routes.find_target
@@ -832,9 +841,11 @@ def test_two_admins_removing_each_other_at_the_same_moment(app, app_context, mon
     assert [entry[0] for entry in entries()] == [action]
 
 
-def test_action_of_an_admin_removed_meanwhile_is_refused(client, admin, monkeypatch):
-    create_user("third-admin@example.com", is_admin=True)
-    user = create_user()
+def test_action_of_an_admin_removed_meanwhile_is_refused(
+    client, admin, monkeypatch, make_user, find_user
+):
+    make_user("third-admin@example.com", is_admin=True)
+    user = make_user()
     demoted_meanwhile(monkeypatch, admin)
     act(client, user.id, "promote")
     assert flash_messages(client) == [
@@ -844,9 +855,9 @@ def test_action_of_an_admin_removed_meanwhile_is_refused(client, admin, monkeypa
     assert entries() == []
 
 
-def test_a_deactivated_admin_does_not_count(client, admin, monkeypatch):
-    other = create_user("other-admin@example.com", is_admin=True)
-    create_user("dormant-admin@example.com", is_admin=True, is_active=False)
+def test_a_deactivated_admin_does_not_count(client, admin, monkeypatch, make_user, find_user):
+    other = make_user("other-admin@example.com", is_admin=True)
+    make_user("dormant-admin@example.com", is_admin=True, is_active=False)
     demoted_meanwhile(monkeypatch, admin)
     act(client, other.id, "demote")
     assert find_user("other-admin@example.com").is_admin
@@ -854,8 +865,8 @@ def test_a_deactivated_admin_does_not_count(client, admin, monkeypatch):
     assert entries() == []
 
 
-def test_removing_one_of_two_admins_is_allowed(client, admin):
-    other = create_user("other-admin@example.com", is_admin=True)
+def test_removing_one_of_two_admins_is_allowed(client, admin, make_user, find_user):
+    other = make_user("other-admin@example.com", is_admin=True)
     act(client, other.id, "demote")
     assert not find_user("other-admin@example.com").is_admin
 
@@ -892,8 +903,8 @@ def test_audit_log_is_newest_first_and_paginated(client, admin):
     assert 'href="/admin/audit?page=2"' in first
 
 
-def test_every_action_is_in_the_audit_log(client, admin, outbox):
-    user = create_user()
+def test_every_action_is_in_the_audit_log(client, admin, outbox, make_user):
+    user = make_user()
     for action in ("deactivate", "activate", "promote", "demote", "send-reset", "delete"):
         act(client, user.id, action)
     assert [entry[0] for entry in entries()] == [

@@ -4,6 +4,9 @@ import secrets
 from datetime import timedelta
 
 import pytest
+{%- if cookiecutter.use_otp %}
+from helpers import PASSWORD
+{%- endif %}
 from sqlalchemy import select{% if cookiecutter.use_otp %}, update{% endif %}
 
 from {{ cookiecutter.package_name }}.cleanup import delete_expired
@@ -14,14 +17,12 @@ from {{ cookiecutter.package_name }}.models import PasswordResetToken, UserSessi
 from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
 {%- endif %}
 
-from conftest import {% if cookiecutter.use_otp %}PASSWORD, {% endif %}create_user{% if cookiecutter.use_otp %}, submit{% endif %}
-
 SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def user(app_context):
-    return create_user()
+def user(app_context, make_user):
+    return make_user()
 
 
 def add_session(user, created_at, last_seen_at=None, remember=False) -> UserSession:
@@ -83,7 +84,7 @@ def test_reset_links_are_deleted_when_they_expire(user):
 def test_codes_are_deleted_when_they_expire(app, app_context):
     for email in ("first@example.com", "second@example.com"):
         data = {"email": email, "password": PASSWORD, "confirm_password": PASSWORD}
-        assert submit(app.test_client(), "/auth/signup", data).status_code == 302
+        assert app.test_client().submit("/auth/signup", data).status_code == 302
     first, second = sorted(ids(OneTimeCode))
     now = utcnow()
     set_code_expiry(first, now)

@@ -2,6 +2,7 @@
 given password, taking it from whoever held it; the policy applies."""
 
 import pytest
+from helpers import PASSWORD{% if cookiecutter.use_otp %}, code_from{% endif %}
 from sqlalchemy import func, select
 
 from {{ cookiecutter.package_name }}.admin.models import AuditEvent
@@ -9,8 +10,6 @@ from {{ cookiecutter.package_name }}.auth.accounts import create_reset_link
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import PasswordResetToken, User, UserSession
 from {{ cookiecutter.package_name }}.passwords import verify_password
-
-from conftest import PASSWORD, {% if cookiecutter.use_otp %}code_from, {% endif %}create_user, find_user, log_in, submit
 
 ADMIN = "admin@example.com"
 NEW_PASSWORD = "a different long passphrase"
@@ -35,7 +34,7 @@ def audit_actions() -> list[str]:
     return db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
 
 
-def test_creates_a_ready_admin(app, run):
+def test_creates_a_ready_admin(app, run, find_user):
     result = run("--email", ADMIN, "--password", PASSWORD)
     assert result.exit_code == 0, result.output
     assert f"Created the admin {ADMIN}" in result.output
@@ -49,16 +48,16 @@ def test_creates_a_ready_admin(app, run):
     assert audit_actions() == ["create_admin"]
 
     browser = app.test_client()
-    assert log_in(browser, ADMIN).headers["Location"] == "/admin/"
+    assert browser.log_in(ADMIN).headers["Location"] == "/admin/"
     assert browser.get("/admin/").status_code == 200
 
 
-def test_email_is_normalised(run):
+def test_email_is_normalised(run, find_user):
     assert run("--email", "  Admin@Example.COM ", "--password", PASSWORD).exit_code == 0
     assert find_user(ADMIN) is not None
 
 
-def test_prompts_for_what_is_not_given_and_hides_the_password(run):
+def test_prompts_for_what_is_not_given_and_hides_the_password(run, find_user):
     result = run(input=f"{ADMIN}\n{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "E-mail address:" in result.output
@@ -68,7 +67,7 @@ def test_prompts_for_what_is_not_given_and_hides_the_password(run):
     assert verify_password(PASSWORD, find_user(ADMIN).password_hash)
 
 
-def test_password_prompt_asks_again_when_the_two_differ(run):
+def test_password_prompt_asks_again_when_the_two_differ(run, find_user):
     other = "another long passphrase"
     result = run("--email", ADMIN, input=f"{PASSWORD}\n{other}\n{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
@@ -115,11 +114,11 @@ def test_an_address_registered_first_is_taken_from_whoever_registered_it(app, ru
     # Someone signs up with the address the admin will have, choosing the password.
     intruder = app.test_client()
     data = {"email": ADMIN, "password": INTRUDER_PASSWORD, "confirm_password": INTRUDER_PASSWORD}
-    assert submit(intruder, "/auth/signup", data).status_code == 302
+    assert intruder.submit("/auth/signup", data).status_code == 302
 {%- if cookiecutter.use_otp %}
     signup_code = code_from(outbox[-1])
 {%- else %}
-    log_in(intruder, ADMIN, INTRUDER_PASSWORD)
+    intruder.log_in(ADMIN, INTRUDER_PASSWORD)
     assert signed_in(intruder)
 {%- endif %}
 
@@ -130,23 +129,25 @@ def test_an_address_registered_first_is_taken_from_whoever_registered_it(app, ru
     assert "0 sessions ended" in result.output
 
     # The code of that sign-up verifies nothing now.
-    submit(intruder, "/auth/verify", {"code": signup_code})
+    intruder.submit("/auth/verify", {"code": signup_code})
 {%- else %}
     assert "1 session ended" in result.output
 {%- endif %}
     assert not signed_in(intruder)
-    assert log_in(intruder, ADMIN, INTRUDER_PASSWORD).status_code == 200  # the form again
+    assert intruder.log_in(ADMIN, INTRUDER_PASSWORD).status_code == 200  # the form again
     assert not signed_in(intruder)
     admin = app.test_client()
-    assert log_in(admin, ADMIN).headers["Location"] == "/admin/"
+    assert admin.log_in(ADMIN).headers["Location"] == "/admin/"
     assert signed_in(admin)
 
 
-def test_an_existing_account_gets_the_given_password_and_loses_every_session(app, run, outbox):
-    user = create_user("member@example.com", password=INTRUDER_PASSWORD)
+def test_an_existing_account_gets_the_given_password_and_loses_every_session(
+    app, run, outbox, make_user, find_user
+):
+    user = make_user("member@example.com", password=INTRUDER_PASSWORD)
     browsers = [app.test_client(), app.test_client()]
     for browser in browsers:
-        log_in(browser, "member@example.com", INTRUDER_PASSWORD)
+        browser.log_in("member@example.com", INTRUDER_PASSWORD)
         assert signed_in(browser)
     with app.test_request_context():
         create_reset_link(user)
@@ -169,8 +170,8 @@ def test_an_existing_account_gets_the_given_password_and_loses_every_session(app
     assert count(User) == 1
 
 
-def test_a_deactivated_{% if cookiecutter.use_otp %}unverified_{% endif %}account_is_made_ready(run):
-    create_user(
+def test_a_deactivated_{% if cookiecutter.use_otp %}unverified_{% endif %}account_is_made_ready(run, make_user, find_user):
+    make_user(
         "member@example.com",
         is_active=False,
 {%- if cookiecutter.use_otp %}
@@ -189,20 +190,20 @@ def test_a_deactivated_{% if cookiecutter.use_otp %}unverified_{% endif %}accoun
 {%- endif %}
 
 
-def test_it_lifts_the_lock_that_strangers_wrong_guesses_put_on_the_account(app, run):
-    create_user(ADMIN)
+def test_it_lifts_the_lock_that_strangers_wrong_guesses_put_on_the_account(app, run, make_user):
+    make_user(ADMIN)
     stranger = app.test_client()
     attempts = int(app.config["RATELIMIT_LOGIN_PER_ACCOUNT"].split("/")[0])
     for _ in range(attempts):
-        assert log_in(stranger, ADMIN, INTRUDER_PASSWORD).status_code == 200
-    assert log_in(app.test_client(), ADMIN).status_code == 429
+        assert stranger.log_in(ADMIN, INTRUDER_PASSWORD).status_code == 200
+    assert app.test_client().log_in(ADMIN).status_code == 429
 
     assert run("--email", ADMIN, "--password", NEW_PASSWORD).exit_code == 0
-    assert log_in(app.test_client(), ADMIN, NEW_PASSWORD).status_code == 302
+    assert app.test_client().log_in(ADMIN, NEW_PASSWORD).status_code == 302
 
 
-def test_an_existing_account_is_asked_for_its_new_password(run):
-    create_user("member@example.com")
+def test_an_existing_account_is_asked_for_its_new_password(run, make_user, find_user):
+    make_user("member@example.com")
     result = run("--email", "member@example.com", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "Password:" in result.output
@@ -211,8 +212,8 @@ def test_an_existing_account_is_asked_for_its_new_password(run):
     assert verify_password(NEW_PASSWORD, user.password_hash)
 
 
-def test_an_existing_account_is_refused_a_weak_password(run):
-    create_user("member@example.com")
+def test_an_existing_account_is_refused_a_weak_password(run, make_user, find_user):
+    make_user("member@example.com")
     result = run("--email", "member@example.com", "--password", "short")
     assert result.exit_code == 1
     assert "Use at least 12 characters." in result.output
@@ -224,7 +225,7 @@ def test_an_existing_account_is_refused_a_weak_password(run):
 def test_running_it_again_changes_nothing(app, run):
     assert run("--email", ADMIN, "--password", PASSWORD).exit_code == 0
     admin = app.test_client()
-    log_in(admin, ADMIN)
+    admin.log_in(ADMIN)
     result = run("--email", ADMIN, "--password", PASSWORD)
     assert result.exit_code == 0
     assert "already an active admin with this password; nothing to do" in result.output
@@ -238,7 +239,7 @@ def test_running_it_with_another_password_gets_an_admin_back_in(app, run):
     result = run("--email", ADMIN, "--password", NEW_PASSWORD)
     assert result.exit_code == 0, result.output
     assert result.output == f"{ADMIN}: password replaced, 0 sessions ended.\n"
-    assert log_in(app.test_client(), ADMIN, NEW_PASSWORD).headers["Location"] == "/admin/"
+    assert app.test_client().log_in(ADMIN, NEW_PASSWORD).headers["Location"] == "/admin/"
     assert audit_actions() == ["create_admin", "set_password"]
 
 

@@ -11,12 +11,11 @@ from pathlib import Path
 import click
 import pytest
 from extra_apps import PRODUCTION_HOST, PRODUCTION_URL, PROJECT_ENV_VARS, production_env, set_env
+from helpers import PASSWORD
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import ConfigurationError
-
-from conftest import PASSWORD, create_user
 
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PROJECT = Path(__file__).resolve().parents[1]
@@ -208,8 +207,8 @@ def sign_in(client, base_url: str, remember: bool = True):
     return client.post("/auth/login", data=data, base_url=base_url, headers=headers)
 
 
-def test_cookies_are_httponly_and_samesite_lax(client, app_context):
-    create_user()
+def test_cookies_are_httponly_and_samesite_lax(client, app_context, make_user):
+    make_user()
     response = sign_in(client, "http://localhost")
     assert response.headers["Location"] == "/dashboard"
     for name in ("session", "remember_token"):
@@ -218,10 +217,10 @@ def test_cookies_are_httponly_and_samesite_lax(client, app_context):
         assert attributes["samesite"] == "Lax", name
 
 
-def test_production_cookies_are_secure_and_host_prefixed(make_app):
+def test_production_cookies_are_secure_and_host_prefixed(make_app, make_user):
     app = make_app("production", schema=True)
     with app.app_context():
-        create_user()
+        make_user()
     client = app.test_client()
     response = sign_in(client, PRODUCTION_URL)
     assert response.headers["Location"] == "/dashboard"

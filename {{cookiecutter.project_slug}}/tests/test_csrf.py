@@ -7,6 +7,7 @@ from datetime import timedelta
 {%- endif %}
 
 import pytest
+from helpers import PASSWORD
 from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
@@ -14,15 +15,13 @@ from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import User, UserSession
 from {{ cookiecutter.package_name }}.passwords import verify_password
 
-from conftest import PASSWORD, create_user, csrf_token, find_user, log_in, submit
-
 FRIENDLY = "This form has expired or did not come from this site"
 NEW_PASSWORD = "a brand new passphrase"
 
 
 def bad_tokens(client, page: str) -> dict[str, dict]:
     """The ways a token can be wrong, as form data for a POST."""
-    other_browser_token = csrf_token(client.application.test_client(), "/auth/login")
+    other_browser_token = client.application.test_client().csrf_token("/auth/login")
     return {
         "missing": {},
         "empty": {"csrf_token": ""},
@@ -44,8 +43,8 @@ def user_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_login_without_a_valid_token_signs_nobody_in(client, app_context, caplog):
-    create_user()
+def test_login_without_a_valid_token_signs_nobody_in(client, app_context, caplog, make_user):
+    make_user()
     credentials = {"email": "user@example.com", "password": PASSWORD}
     for kind, token in bad_tokens(client, "/auth/login").items():
         with caplog.at_level(logging.INFO):
@@ -67,23 +66,25 @@ def test_signup_without_a_valid_token_creates_nothing(client, app_context, outbo
     assert user_count() == 0
     assert outbox == []
     # The same form with its token goes through.
-    assert submit(client, "/auth/signup", data).status_code == 302
+    assert client.submit("/auth/signup", data).status_code == 302
     assert user_count() == 1
 
 
-def test_logout_without_a_valid_token_keeps_the_session(client, app_context):
-    create_user()
-    log_in(client)
+def test_logout_without_a_valid_token_keeps_the_session(client, app_context, make_user):
+    make_user()
+    client.log_in()
     for kind, token in bad_tokens(client, "/dashboard").items():
         assert_friendly_400(client.post("/auth/logout", data=token), kind)
         assert client.get("/dashboard").status_code == 200, kind
-    submit(client, "/dashboard", {}, action="/auth/logout")
+    client.submit("/dashboard", {}, action="/auth/logout")
     assert client.get("/dashboard").status_code == 302
 
 
-def test_password_change_without_a_valid_token_changes_nothing(client, app_context, outbox):
-    create_user()
-    log_in(client)
+def test_password_change_without_a_valid_token_changes_nothing(
+    client, app_context, outbox, make_user, find_user
+):
+    make_user()
+    client.log_in()
     data = {
         "current_password": PASSWORD,
         "password": NEW_PASSWORD,
@@ -94,51 +95,55 @@ def test_password_change_without_a_valid_token_changes_nothing(client, app_conte
     db.session.expire_all()
     assert verify_password(PASSWORD, find_user("user@example.com").password_hash)
     assert outbox == []
-    assert submit(client, "/account/password", data).status_code == 302
+    assert client.submit("/account/password", data).status_code == 302
     db.session.expire_all()
     assert verify_password(NEW_PASSWORD, find_user("user@example.com").password_hash)
 
 
-def test_session_revocation_without_a_valid_token_revokes_nothing(app, client, app_context):
-    create_user()
+def test_session_revocation_without_a_valid_token_revokes_nothing(
+    app, client, app_context, make_user
+):
+    make_user()
     other_device = app.test_client()
-    log_in(other_device)
-    log_in(client)
+    other_device.log_in()
+    client.log_in()
     for kind, token in bad_tokens(client, "/account/sessions").items():
         response = client.post("/account/sessions/revoke-others", data=token)
         assert_friendly_400(response, kind)
     assert other_device.get("/dashboard").status_code == 200
-    submit(client, "/account/sessions", {}, action="/account/sessions/revoke-others")
+    client.submit("/account/sessions", {}, action="/account/sessions/revoke-others")
     assert other_device.get("/dashboard").status_code == 302
 
 
-def test_forgot_password_without_a_valid_token_sends_nothing(client, app_context, outbox):
-    create_user()
+def test_forgot_password_without_a_valid_token_sends_nothing(
+    client, app_context, outbox, make_user
+):
+    make_user()
     for kind, token in bad_tokens(client, "/auth/forgot-password").items():
         response = client.post("/auth/forgot-password", data={"email": "user@example.com", **token})
         assert_friendly_400(response, kind)
     assert outbox == []
-    submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+    client.submit("/auth/forgot-password", {"email": "user@example.com"})
     assert len(outbox) == 1
 {%- if cookiecutter.use_otp %}
 
 
 def test_resend_without_a_valid_token_sends_nothing(app, client, app_context, outbox, monkeypatch):
     data = {"email": "fresh@example.com", "password": NEW_PASSWORD}
-    submit(client, "/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
+    client.submit("/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
     assert len(outbox) == 1
     monkeypatch.setitem(app.config, "OTP_RESEND_COOLDOWN", timedelta(0))
     for kind, token in bad_tokens(client, "/auth/verify").items():
         assert_friendly_400(client.post("/auth/verify/resend", data=token), kind)
     assert len(outbox) == 1
-    submit(client, "/auth/verify", {}, action="/auth/verify/resend")
+    client.submit("/auth/verify", {}, action="/auth/verify/resend")
     assert len(outbox) == 2
 {%- endif %}
 
 
-def test_an_expired_token_is_refused(app, client, app_context, monkeypatch):
-    create_user()
-    token = csrf_token(client, "/auth/login")
+def test_an_expired_token_is_refused(app, client, app_context, monkeypatch, make_user):
+    make_user()
+    token = client.csrf_token("/auth/login")
     lifetime = app.config["WTF_CSRF_TIME_LIMIT"] or 3600
     later = int(time.time()) + lifetime + 60
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
@@ -150,11 +155,11 @@ def test_an_expired_token_is_refused(app, client, app_context, monkeypatch):
     assert client.get("/dashboard").status_code == 302
 
 
-def test_a_token_from_before_login_is_stale_afterwards(client, app_context):
+def test_a_token_from_before_login_is_stale_afterwards(client, app_context, make_user):
     """Signing in starts a fresh session, so a token handed out before it no longer works."""
-    create_user()
-    old_token = csrf_token(client, "/auth/login")
-    log_in(client)
+    make_user()
+    old_token = client.csrf_token("/auth/login")
+    client.log_in()
     assert_friendly_400(client.post("/auth/logout", data={"csrf_token": old_token}))
     assert client.get("/dashboard").status_code == 200
 
@@ -177,20 +182,20 @@ def test_json_clients_get_a_json_400(client):
 {%- endif %}
     ],
 )
-def test_state_changing_routes_refuse_get(client, app_context, path):
-    create_user()
-    log_in(client)
+def test_state_changing_routes_refuse_get(client, app_context, path, make_user):
+    make_user()
+    client.log_in()
     response = client.get(path)
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
     assert client.get("/dashboard").status_code == 200
 
 
-def test_every_form_carries_a_token(client, app_context):
+def test_every_form_carries_a_token(client, app_context, make_user):
     pages = ["/auth/login", "/auth/signup", "/auth/forgot-password"]
     for page in pages:
-        assert csrf_token(client, page), page
-    create_user()
-    log_in(client)
+        assert client.csrf_token(page), page
+    make_user()
+    client.log_in()
     for page in ["/dashboard", "/account/password", "/account/sessions"]:
-        assert csrf_token(client, page), page
+        assert client.csrf_token(page), page

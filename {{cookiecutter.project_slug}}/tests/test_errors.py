@@ -6,8 +6,6 @@ import pytest
 from extra_apps import PRODUCTION_URL
 from flask import abort
 
-from conftest import create_user, log_in, submit
-
 JSON = {"Accept": "application/json"}
 TITLES = {
     400: "Bad request",
@@ -64,12 +62,12 @@ def test_not_found(client):
     assert_error_json(client.get("/no-such-page", headers=JSON), 404)
 
 
-def test_an_id_too_large_for_the_database_is_not_found(client, app_context):
-    create_user()
-    log_in(client)
+def test_an_id_too_large_for_the_database_is_not_found(client, app_context, make_user):
+    make_user()
+    client.log_in()
     for number in ("99999999999999999999", "2147483648", "0"):
         action = f"/account/sessions/{number}/revoke"
-        response = submit(client, "/account/sessions", {}, action=action)
+        response = client.submit("/account/sessions", {}, action=action)
         assert response.status_code == 404, number
 
 
@@ -102,11 +100,11 @@ def test_too_large(app, client):
 
 def test_too_many_requests(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_SIGNUP", "1/minute")
-    submit(client, "/auth/signup", {})
-    response = submit(client, "/auth/signup", {})
+    client.submit("/auth/signup", {})
+    response = client.submit("/auth/signup", {})
     assert_error_page(response, 429)
     assert int(response.headers["Retry-After"]) > 0
-    assert_error_json(submit(client, "/auth/signup", {}, headers=JSON), 429)
+    assert_error_json(client.submit("/auth/signup", {}, headers=JSON), 429)
 
 
 def test_an_exception_in_production_shows_the_500_page_only(make_app, caplog):

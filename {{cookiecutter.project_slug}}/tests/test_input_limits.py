@@ -1,13 +1,12 @@
 """Bounded input (ASVS 2.2, 4.1): repeated or oversized fields get a form error, never a 500."""
 
 import pytest
+from helpers import PASSWORD
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import User
-
-from conftest import PASSWORD, create_user, csrf_token, log_in, submit
 
 ONCE = "Send this field only once."
 NEW_PASSWORD = "a brand new passphrase"
@@ -17,7 +16,7 @@ HUGE = "a" * 60_000  # under MAX_CONTENT_LENGTH, far over any field's limit
 
 def post_form(client, page: str, fields: list[tuple[str, str]], action: str | None = None):
     """POST `fields` as given (names may repeat), with the page's CSRF token."""
-    data = MultiDict([("csrf_token", csrf_token(client, page)), *fields])
+    data = MultiDict([("csrf_token", client.csrf_token(page)), *fields])
     return client.post(action or page, data=data)
 
 
@@ -25,8 +24,8 @@ def user_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_login_refuses_a_repeated_field(client, app_context):
-    create_user()
+def test_login_refuses_a_repeated_field(client, app_context, make_user):
+    make_user()
     for fields in (
         [("email", "user@example.com"), ("email", "other@example.com"), ("password", PASSWORD)],
         [("email", "user@example.com"), ("password", PASSWORD), ("password", "guess two")],
@@ -37,9 +36,9 @@ def test_login_refuses_a_repeated_field(client, app_context):
         assert client.get("/dashboard").status_code == 302
 
 
-def test_a_repeated_csrf_token_is_refused(client, app_context):
-    create_user()
-    token = csrf_token(client, "/auth/login")
+def test_a_repeated_csrf_token_is_refused(client, app_context, make_user):
+    make_user()
+    token = client.csrf_token("/auth/login")
     data = MultiDict(
         [
             ("csrf_token", token),
@@ -70,9 +69,9 @@ def test_signup_refuses_a_repeated_field(client, app_context, outbox):
     assert user_count() == 1
 
 
-def test_forgot_password_refuses_two_addresses(client, app_context, outbox):
+def test_forgot_password_refuses_two_addresses(client, app_context, outbox, make_user):
     """A second address must never receive someone else's reset link."""
-    create_user()
+    make_user()
     fields = [("email", "user@example.com"), ("email", "attacker@example.com")]
     response = post_form(client, "/auth/forgot-password", fields)
     assert response.status_code == 200
@@ -80,9 +79,9 @@ def test_forgot_password_refuses_two_addresses(client, app_context, outbox):
     assert outbox == []
 
 
-def test_password_change_refuses_a_repeated_field(client, app_context, outbox):
-    create_user()
-    log_in(client)
+def test_password_change_refuses_a_repeated_field(client, app_context, outbox, make_user):
+    make_user()
+    client.log_in()
     fields = [
         ("current_password", PASSWORD),
         ("password", NEW_PASSWORD),
@@ -113,16 +112,18 @@ def test_a_huge_field_gets_a_form_error(client, app_context, outbox, page, field
         "confirm_password": NEW_PASSWORD,
         field: HUGE,
     }
-    response = submit(client, page, data)
+    response = client.submit(page, data)
     assert response.status_code == 200
     assert INVALID in response.get_data(as_text=True)
     assert user_count() == 0
     assert outbox == []
 
 
-def test_a_huge_password_on_the_account_page_gets_a_form_error(client, app_context, outbox):
-    create_user()
-    log_in(client)
+def test_a_huge_password_on_the_account_page_gets_a_form_error(
+    client, app_context, outbox, make_user
+):
+    make_user()
+    client.log_in()
     for field in ("current_password", "password"):
         data = {
             "current_password": PASSWORD,
@@ -130,7 +131,7 @@ def test_a_huge_password_on_the_account_page_gets_a_form_error(client, app_conte
             "confirm_password": NEW_PASSWORD,
             field: HUGE,
         }
-        response = submit(client, "/account/password", data)
+        response = client.submit("/account/password", data)
         assert response.status_code == 200, field
         assert INVALID in response.get_data(as_text=True), field
     assert outbox == []
@@ -148,9 +149,9 @@ def test_a_body_over_the_limit_gets_413(app, client):
     assert response.status_code == 413
 
 
-def test_strange_bytes_get_a_form_error(client, app_context):
-    create_user()
-    token = csrf_token(client, "/auth/login")
+def test_strange_bytes_get_a_form_error(client, app_context, make_user):
+    make_user()
+    token = client.csrf_token("/auth/login")
     for raw in (b"%FF%FE%00", b"user%00@example.com", b"user@example.com%0D%0Abcc:x@y.z"):
         response = client.post(
             "/auth/login",
@@ -169,8 +170,8 @@ def test_a_long_query_string_is_harmless(client):
 
 def test_verify_refuses_a_huge_or_repeated_code(client, app_context, outbox):
     data = {"email": "fresh@example.com", "password": NEW_PASSWORD}
-    submit(client, "/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
-    response = submit(client, "/auth/verify", {"code": "1" * 60_000})
+    client.submit("/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
+    response = client.submit("/auth/verify", {"code": "1" * 60_000})
     assert response.status_code == 200
     assert "Enter the 6 digits" in response.get_data(as_text=True)
     response = post_form(client, "/auth/verify", [("code", "123456"), ("code", "654321")])

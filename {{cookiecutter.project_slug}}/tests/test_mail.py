@@ -10,17 +10,12 @@ from email.utils import parseaddr
 import pytest
 from aiosmtpd.controller import Controller
 from flask import render_template
+from helpers import {% if cookiecutter.use_otp %}PASSWORD, {% endif %}IsolatedClient
 
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import NO_REPLY_ADDRESS, Config
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.mail import absolute_url, send_email
-
-{% if cookiecutter.use_otp -%}
-from conftest import PASSWORD, create_user, csrf_token, submit
-{%- else -%}
-from conftest import create_user, csrf_token, submit
-{%- endif %}
 
 
 class Inbox:
@@ -65,6 +60,7 @@ def smtp_server():
 
 def app_sending_to(port: int):
     app = create_app("testing", {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
     return app
@@ -77,7 +73,7 @@ def test_verification_code_arrives_over_smtp(smtp_server):
     client = app.test_client()
     data = {"email": "smtp@example.com", "password": PASSWORD, "confirm_password": PASSWORD}
     with app.app_context():
-        submit(client, "/auth/signup", data)
+        client.submit("/auth/signup", data)
 
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
@@ -87,18 +83,18 @@ def test_verification_code_arrives_over_smtp(smtp_server):
     code = next(word for word in parts["text/plain"].split() if word.isdigit() and len(word) == 6)
     assert code in parts["text/html"]
     with app.app_context():
-        response = submit(client, "/auth/verify", {"code": code})
+        response = client.submit("/auth/verify", {"code": code})
     assert response.headers["Location"] == "/dashboard"
 {%- else %}
 
 
-def test_reset_link_arrives_over_smtp(smtp_server):
+def test_reset_link_arrives_over_smtp(smtp_server, make_user):
     controller, inbox = smtp_server
     app = app_sending_to(controller.port)
     client = app.test_client()
     with app.app_context():
-        create_user("smtp@example.com")
-        submit(client, "/auth/forgot-password", {"email": "smtp@example.com"})
+        make_user("smtp@example.com")
+        client.submit("/auth/forgot-password", {"email": "smtp@example.com"})
 
     assert len(inbox.messages) == 1
     parts = body_parts(inbox.messages[0])
@@ -134,12 +130,12 @@ def test_the_sender_is_the_project_name_at_the_no_reply_address(
     assert inbox.envelope_senders == [NO_REPLY_ADDRESS]
 
 
-def test_an_unreachable_server_is_logged_not_shown(caplog):
+def test_an_unreachable_server_is_logged_not_shown(caplog, make_user):
     app = app_sending_to(free_port())  # nothing listens there
     client = app.test_client()
     with app.app_context(), caplog.at_level(logging.ERROR):
-        create_user("down@example.com")
-        response = submit(client, "/auth/forgot-password", {"email": "down@example.com"})
+        make_user("down@example.com")
+        response = client.submit("/auth/forgot-password", {"email": "down@example.com"})
     assert response.status_code == 302
     assert "failed" in caplog.text
     assert "down@example.com" in caplog.text
@@ -177,14 +173,14 @@ def test_development_without_mail_server_prints_the_text_part(
 
 
 def test_development_links_follow_the_port_the_server_runs_on(
-    make_app, monkeypatch, tmp_path, caplog
+    make_app, monkeypatch, tmp_path, caplog, make_user
 ):
     app = development_app(make_app, monkeypatch, tmp_path)
     with app.app_context():
-        create_user("dev@example.com")
+        make_user("dev@example.com")
     client = app.test_client()
     site = "http://127.0.0.1:5123"  # `flask run --port 5123`
-    token = csrf_token(client, "/auth/forgot-password", base_url=site)
+    token = client.csrf_token("/auth/forgot-password", base_url=site)
     data = {"csrf_token": token, "email": "dev@example.com"}
     with caplog.at_level(logging.INFO):
         client.post("/auth/forgot-password", data=data, base_url=site)

@@ -1,8 +1,6 @@
 from extra_apps import PRODUCTION_URL
 from markupsafe import escape
 
-from conftest import create_user, log_in
-
 PROJECT_NAME = "{{ cookiecutter.project_name }}"
 
 
@@ -19,9 +17,9 @@ def test_dashboard_needs_login(client):
     assert response.headers["Location"].startswith("/auth/login?next=")
 
 
-def test_dashboard_shows_the_user(client, app_context):
-    create_user("dana@example.com")
-    log_in(client, "dana@example.com")
+def test_dashboard_shows_the_user(client, app_context, make_user):
+    make_user("dana@example.com")
+    client.log_in("dana@example.com")
     response = client.get("/dashboard")
     assert response.status_code == 200
     assert b"dana@example.com" in response.data

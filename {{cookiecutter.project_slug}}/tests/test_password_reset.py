@@ -4,13 +4,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from helpers import PASSWORD
 from sqlalchemy import event, select
 
 from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import PasswordResetToken
-
-from conftest import PASSWORD, create_user, csrf_token, log_in, submit
 
 NEW_PASSWORD = "a brand new passphrase"
 RESET_LINK = re.compile(r"(https?://\S+/auth/reset-password/[\w-]+)")
@@ -18,7 +17,7 @@ RESET_PAGE = "/auth/reset-password"
 
 
 def ask_for_reset(client, email="user@example.com"):
-    return submit(client, "/auth/forgot-password", {"email": email})
+    return client.submit("/auth/forgot-password", {"email": email})
 
 
 def reset_path(message) -> str:
@@ -29,11 +28,13 @@ def reset_path(message) -> str:
 
 def set_new_password(client, path, password=NEW_PASSWORD):
     client.get(path)  # the link hands its token to the session
-    return submit(client, RESET_PAGE, {"password": password, "confirm_password": password})
+    return client.submit(RESET_PAGE, {"password": password, "confirm_password": password})
 
 
-def test_forgot_password_mails_a_link_built_from_base_url(app, client, app_context, outbox):
-    create_user()
+def test_forgot_password_mails_a_link_built_from_base_url(
+    app, client, app_context, outbox, make_user
+):
+    make_user()
     response = ask_for_reset(client, "USER@example.com")
     assert response.status_code == 302
     assert len(outbox) == 1
@@ -44,10 +45,9 @@ def test_forgot_password_mails_a_link_built_from_base_url(app, client, app_conte
     assert db.session.scalar(select(PasswordResetToken.token_hash)) != token
 
 
-def test_link_ignores_a_forged_host_header(client, app_context, outbox):
-    create_user()
-    submit(
-        client,
+def test_link_ignores_a_forged_host_header(client, app_context, outbox, make_user):
+    make_user()
+    client.submit(
         "/auth/forgot-password",
         {"email": "user@example.com"},
         headers={"Host": "evil.test"},
@@ -55,8 +55,8 @@ def test_link_ignores_a_forged_host_header(client, app_context, outbox):
     assert "evil.test" not in outbox[0].body
 
 
-def test_unknown_address_gets_the_same_answer(app, app_context, outbox):
-    create_user()
+def test_unknown_address_gets_the_same_answer(app, app_context, outbox, make_user):
+    make_user()
     known = ask_for_reset(app.test_client(), "user@example.com")
     unknown = ask_for_reset(app.test_client(), "nobody@example.com")
     assert known.status_code == unknown.status_code == 302
@@ -65,12 +65,12 @@ def test_unknown_address_gets_the_same_answer(app, app_context, outbox):
 
 
 def test_known_and_unknown_addresses_cost_the_request_the_same(
-    app, app_context, outbox, monkeypatch
+    app, app_context, outbox, monkeypatch, make_user
 ):
     # The account is looked up and mailed off the request thread, so the answer's
     # timing cannot tell whether the address has an account.
     monkeypatch.setitem(app.config, "MAIL_SEND_ASYNC", True)
-    create_user()
+    make_user()
     request_thread = threading.get_ident()
     statements = []
 
@@ -81,7 +81,7 @@ def test_known_and_unknown_addresses_cost_the_request_the_same(
     work = {}
     for email in ("user@example.com", "nobody@example.com"):
         client = app.test_client()
-        csrf_token(client, "/auth/forgot-password")  # the form page's own work is not counted
+        client.csrf_token("/auth/forgot-password")  # the form page's own work is not counted
         statements.clear()
         with_listener = event.listens_for(db.engine, "before_cursor_execute")(record)
         ask_for_reset(client, email)
@@ -96,19 +96,19 @@ def test_known_and_unknown_addresses_cost_the_request_the_same(
     assert [message.recipients for message in outbox] == [["user@example.com"]]
 
 
-def test_reset_sets_the_password_without_signing_in(client, app_context, outbox):
-    create_user()
+def test_reset_sets_the_password_without_signing_in(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     response = set_new_password(client, reset_path(outbox[0]))
     assert response.headers["Location"] == "/auth/login"
     assert client.get("/dashboard").status_code == 302
-    assert log_in(client, password=PASSWORD).status_code == 200
-    assert log_in(client, password=NEW_PASSWORD).status_code == 302
+    assert client.log_in(password=PASSWORD).status_code == 200
+    assert client.log_in(password=NEW_PASSWORD).status_code == 302
     assert "password was changed" in outbox[-1].subject
 
 
-def test_link_works_once(client, app_context, outbox):
-    create_user()
+def test_link_works_once(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     path = reset_path(outbox[0])
     set_new_password(client, path)
@@ -117,8 +117,8 @@ def test_link_works_once(client, app_context, outbox):
     assert b"invalid or has expired" in response.data
 
 
-def test_link_expires(client, app_context, outbox):
-    create_user()
+def test_link_expires(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     token = db.session.scalars(select(PasswordResetToken)).one()
     token.expires_at = utcnow() - timedelta(seconds=1)
@@ -127,48 +127,47 @@ def test_link_expires(client, app_context, outbox):
     assert response.request.path == "/auth/forgot-password"
 
 
-def test_link_dies_when_the_password_changes_another_way(client, app_context, outbox):
-    create_user()
+def test_link_dies_when_the_password_changes_another_way(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     path = reset_path(outbox[0])
-    log_in(client)
-    submit(
-        client,
+    client.log_in()
+    client.submit(
         "/account/password",
         {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
     )
     assert client.get(path, follow_redirects=True).request.path == "/auth/forgot-password"
 
 
-def test_reset_ends_every_session(app, client, app_context, outbox):
-    create_user()
+def test_reset_ends_every_session(app, client, app_context, outbox, make_user):
+    make_user()
     other_device = app.test_client()
-    log_in(other_device)
+    other_device.log_in()
     ask_for_reset(client)
     set_new_password(client, reset_path(outbox[0]))
     assert other_device.get("/dashboard").status_code == 302
 
 
-def test_new_password_must_meet_the_policy(client, app_context, outbox):
-    create_user()
+def test_new_password_must_meet_the_policy(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     response = set_new_password(client, reset_path(outbox[0]), "password1234")
     assert response.status_code == 200
     assert b"commonly used" in response.data
 
 
-def test_reset_page_keeps_the_token_on_this_site(client, app_context, outbox):
-    create_user()
+def test_reset_page_keeps_the_token_on_this_site(client, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(client)
     response = client.get(reset_path(outbox[0]))
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_the_token_leaves_the_url_at_the_first_visit(client, app_context, outbox):
+def test_the_token_leaves_the_url_at_the_first_visit(client, app_context, outbox, make_user):
     # Access logs (gunicorn's, a proxy's) record every path: after the link is opened,
     # no request carries the token in its URL again.
-    create_user()
+    make_user()
     ask_for_reset(client)
     path = reset_path(outbox[0])
     token = path.rsplit("/", 1)[1]
@@ -187,15 +186,15 @@ def test_the_reset_page_without_a_link_sends_to_forgot_password(client):
     assert response.request.path == "/auth/forgot-password"
 
 
-def test_parallel_posts_of_one_link_change_the_password_once(app, app_context, outbox):
-    create_user()
+def test_parallel_posts_of_one_link_change_the_password_once(app, app_context, outbox, make_user):
+    make_user()
     ask_for_reset(app.test_client())
     path = reset_path(outbox[0])
     browsers = [app.test_client() for _ in range(4)]
     forms = []
     for browser in browsers:
         browser.get(path)
-        forms.append({"csrf_token": csrf_token(browser, RESET_PAGE)})
+        forms.append({"csrf_token": browser.csrf_token(RESET_PAGE)})
     passwords = [f"parallel passphrase number {number}" for number in range(len(browsers))]
 
     def post(number):

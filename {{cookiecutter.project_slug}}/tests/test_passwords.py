@@ -1,4 +1,5 @@
 import pytest
+from helpers import PASSWORD
 
 from {{ cookiecutter.package_name }}.passwords import (
     common_passwords,
@@ -6,8 +7,6 @@ from {{ cookiecutter.package_name }}.passwords import (
     password_problems,
     verify_password,
 )
-
-from conftest import PASSWORD
 
 
 @pytest.mark.usefixtures("app_context")

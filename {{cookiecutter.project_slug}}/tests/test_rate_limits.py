@@ -11,8 +11,7 @@ from datetime import timedelta
 {%- endif %}
 
 import pytest
-
-from conftest import PASSWORD, create_user, log_in, submit
+from helpers import PASSWORD
 
 WRONG = "not the right password"
 
@@ -34,11 +33,11 @@ def from_address(address: str) -> dict:
 
 def try_login(client, email="user@example.com", password=WRONG, address="192.0.2.1", **kwargs):
     data = {"email": email, "password": password}
-    return submit(client, "/auth/login", data, environ_overrides={"REMOTE_ADDR": address}, **kwargs)
+    return client.submit("/auth/login", data, environ_overrides={"REMOTE_ADDR": address}, **kwargs)
 
 
 def log_out(client):
-    return submit(client, "/dashboard", {}, action="/auth/logout")
+    return client.submit("/dashboard", {}, action="/auth/logout")
 
 
 def assert_throttled(response):
@@ -50,9 +49,9 @@ def assert_throttled(response):
 # --- login ------------------------------------------------------------------------
 
 
-def test_login_is_limited_per_address(app, client, app_context, limits):
+def test_login_is_limited_per_address(app, client, app_context, limits, make_user):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="3/minute", RATELIMIT_LOGIN_PER_ACCOUNT="100/minute")
-    create_user()
+    make_user()
     for number in range(3):
         assert try_login(client, f"guess{number}@example.com").status_code == 200
     # Request 4 is refused, even with the right password.
@@ -64,10 +63,10 @@ def test_login_is_limited_per_address(app, client, app_context, limits):
     assert try_login(other, password=PASSWORD, address="198.51.100.7").status_code == 302
 
 
-def test_login_is_limited_per_account_across_addresses(app, client, app_context, limits):
+def test_login_is_limited_per_account_across_addresses(app, client, app_context, limits, make_user):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
-    create_user()
-    create_user("other@example.com")
+    make_user()
+    make_user("other@example.com")
     for number in range(3):
         assert try_login(client, address=f"203.0.113.{number}").status_code == 200
     # A guess from yet another address is refused, and so is the owner, for now.
@@ -79,26 +78,26 @@ def test_login_is_limited_per_account_across_addresses(app, client, app_context,
     assert response.status_code == 302
 
 
-def test_spellings_of_one_address_share_one_count(client, app_context, limits):
+def test_spellings_of_one_address_share_one_count(client, app_context, limits, make_user):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
-    create_user()
+    make_user()
     # Full-width letters in the domain name the same account (IDNA), so they count too.
     for email in ("USER@example.com", " user@EXAMPLE.COM ", "user@\uff25\uff38ample.com"):
         assert try_login(client, email).status_code == 200
     assert_throttled(try_login(client, "User@Example.com"))
 
 
-def test_only_failures_count_against_the_account(client, app_context, limits):
+def test_only_failures_count_against_the_account(client, app_context, limits, make_user):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="2/minute")
-    create_user()
+    make_user()
     for _ in range(4):
         assert try_login(client, password=PASSWORD).status_code == 302
         log_out(client)
 
 
-def test_a_successful_login_clears_the_failures(client, app_context, limits):
+def test_a_successful_login_clears_the_failures(client, app_context, limits, make_user):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
-    create_user()
+    make_user()
     for _ in range(2):
         assert try_login(client).status_code == 200
     assert try_login(client, password=PASSWORD).status_code == 302
@@ -110,14 +109,14 @@ def test_a_successful_login_clears_the_failures(client, app_context, limits):
 
 
 def test_the_owner_can_reset_the_password_while_login_is_throttled(
-    app, client, app_context, limits, outbox
+    app, client, app_context, limits, outbox, make_user
 ):
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="2/minute")
-    create_user()
+    make_user()
     for number in range(2):
         try_login(app.test_client(), address=f"203.0.113.{number}")
     assert_throttled(try_login(client, password=PASSWORD))
-    response = submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+    response = client.submit("/auth/forgot-password", {"email": "user@example.com"})
     assert response.status_code == 302
     assert len(outbox) == 1
     assert "/auth/reset-password/" in outbox[0].body
@@ -135,9 +134,9 @@ def lock_out(app, limits, email="user@example.com"):
 
 
 def test_a_browser_that_signed_in_before_is_not_locked_out_by_strangers(
-    app, client, app_context, limits
+    app, client, app_context, limits, make_user
 ):
-    create_user()
+    make_user()
     assert try_login(client, password=PASSWORD).status_code == 302
     log_out(client)
     lock_out(app, limits)
@@ -145,8 +144,8 @@ def test_a_browser_that_signed_in_before_is_not_locked_out_by_strangers(
     assert try_login(client, password=PASSWORD).status_code == 302
 
 
-def test_a_known_browser_has_its_own_failure_limit(app, client, app_context, limits):
-    create_user()
+def test_a_known_browser_has_its_own_failure_limit(app, client, app_context, limits, make_user):
+    make_user()
     assert try_login(client, password=PASSWORD).status_code == 302
     log_out(client)
     limits(RATELIMIT_LOGIN_PER_ADDRESS="100/minute", RATELIMIT_LOGIN_PER_ACCOUNT="3/minute")
@@ -155,31 +154,35 @@ def test_a_known_browser_has_its_own_failure_limit(app, client, app_context, lim
     assert_throttled(try_login(client, password=PASSWORD))
 
 
-def test_a_device_cookie_counts_only_for_its_own_account(app, client, app_context, limits):
-    create_user()
-    create_user("other@example.com")
+def test_a_device_cookie_counts_only_for_its_own_account(
+    app, client, app_context, limits, make_user
+):
+    make_user()
+    make_user("other@example.com")
     assert try_login(client, password=PASSWORD).status_code == 302
     log_out(client)
     lock_out(app, limits, "other@example.com")
     assert_throttled(try_login(client, "other@example.com", PASSWORD))
 
 
-def test_a_forged_device_cookie_is_ignored(app, client, app_context, limits):
-    create_user()
+def test_a_forged_device_cookie_is_ignored(app, client, app_context, limits, make_user):
+    make_user()
     lock_out(app, limits)
     client.set_cookie(app.config["DEVICE_COOKIE_NAME"], '["user@example.com", "made-up"]')
     assert_throttled(try_login(client, password=PASSWORD))
 
 
-def test_a_completed_password_reset_lifts_the_lock(app, client, app_context, limits, outbox):
-    create_user()
+def test_a_completed_password_reset_lifts_the_lock(
+    app, client, app_context, limits, outbox, make_user
+):
+    make_user()
     lock_out(app, limits)
-    submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+    client.submit("/auth/forgot-password", {"email": "user@example.com"})
     link = re.search(r"/auth/reset-password/[\w-]+", outbox[-1].body).group(0)
     client.get(link)
     new_password = "a brand new passphrase"
     data = {"password": new_password, "confirm_password": new_password}
-    assert submit(client, "/auth/reset-password", data).headers["Location"] == "/auth/login"
+    assert client.submit("/auth/reset-password", data).headers["Location"] == "/auth/login"
     assert try_login(app.test_client(), password=new_password).status_code == 302
 
 
@@ -209,12 +212,11 @@ def test_signup_is_limited_per_address(app, client, app_context, limits):
     password = "a brand new passphrase"
     data = {"password": password, "confirm_password": password}
     for number in range(2):
-        response = submit(client, "/auth/signup", {**data, "email": f"fresh{number}@example.com"})
+        response = client.submit("/auth/signup", {**data, "email": f"fresh{number}@example.com"})
         assert response.status_code == 302
-    assert_throttled(submit(client, "/auth/signup", {**data, "email": "fresh9@example.com"}))
+    assert_throttled(client.submit("/auth/signup", {**data, "email": "fresh9@example.com"}))
     other = app.test_client()
-    response = submit(
-        other,
+    response = other.submit(
         "/auth/signup",
         {**data, "email": "fresh8@example.com"},
         **from_address("198.51.100.7"),
@@ -225,73 +227,73 @@ def test_signup_is_limited_per_address(app, client, app_context, limits):
 def test_forgot_password_is_limited_per_address(client, app_context, limits, outbox):
     limits(RATELIMIT_FORGOT_PER_ADDRESS="2/minute", RATELIMIT_FORGOT_PER_ACCOUNT="100/minute")
     for number in range(2):
-        response = submit(client, "/auth/forgot-password", {"email": f"a{number}@example.com"})
+        response = client.submit("/auth/forgot-password", {"email": f"a{number}@example.com"})
         assert response.status_code == 302
-    assert_throttled(submit(client, "/auth/forgot-password", {"email": "a9@example.com"}))
+    assert_throttled(client.submit("/auth/forgot-password", {"email": "a9@example.com"}))
 
 
-def test_forgot_password_is_limited_per_email(app, client, app_context, limits, outbox):
+def test_forgot_password_is_limited_per_email(app, client, app_context, limits, outbox, make_user):
     limits(RATELIMIT_FORGOT_PER_ADDRESS="100/minute", RATELIMIT_FORGOT_PER_ACCOUNT="2/minute")
-    create_user()
+    make_user()
     data = {"email": "user@example.com"}
     for number in range(2):
-        response = submit(client, "/auth/forgot-password", data, **from_address(f"10.0.0.{number}"))
+        response = client.submit("/auth/forgot-password", data, **from_address(f"10.0.0.{number}"))
         assert response.status_code == 302
     assert len(outbox) == 2
     # A third mail to the same inbox is refused from any address ...
-    assert_throttled(submit(client, "/auth/forgot-password", data, **from_address("10.0.0.9")))
+    assert_throttled(client.submit("/auth/forgot-password", data, **from_address("10.0.0.9")))
     assert len(outbox) == 2
     # ... while another address can still ask.
     other = {"email": "someone@example.com"}
-    response = submit(client, "/auth/forgot-password", other, **from_address("10.0.0.9"))
+    response = client.submit("/auth/forgot-password", other, **from_address("10.0.0.9"))
     assert response.status_code == 302
 
 
-def test_sign_up_mails_to_a_taken_address_are_limited(app, app_context, limits, outbox):
+def test_sign_up_mails_to_a_taken_address_are_limited(app, app_context, limits, outbox, make_user):
     limits(RATELIMIT_SIGNUP="100/minute", RATELIMIT_MAIL_PER_RECIPIENT="2/hour")
-    create_user("taken@example.com")
+    make_user("taken@example.com")
     password = "a brand new passphrase"
     data = {"email": "taken@example.com", "password": password, "confirm_password": password}
     for number in range(4):
         address = from_address(f"10.0.1.{number}")
-        response = submit(app.test_client(), "/auth/signup", data, **address)
+        response = app.test_client().submit("/auth/signup", data, **address)
         assert response.status_code == 302
     assert [message.subject.split(" - ")[0] for message in outbox] == [
         "Someone tried to sign up with your address"
     ] * 2
 
 
-def test_password_change_is_limited_per_user(app, client, app_context, limits):
+def test_password_change_is_limited_per_user(app, client, app_context, limits, make_user):
     limits(RATELIMIT_CREDENTIAL_CHANGE="2/minute")
-    create_user()
-    log_in(client)
+    make_user()
+    client.log_in()
     data = {
         "current_password": "not my password at all",
         "password": "a brand new passphrase",
         "confirm_password": "a brand new passphrase",
     }
     for _ in range(2):
-        assert submit(client, "/account/password", data).status_code == 200
-    assert_throttled(submit(client, "/account/password", data))
+        assert client.submit("/account/password", data).status_code == 200
+    assert_throttled(client.submit("/account/password", data))
     # The same user from another browser and address is still throttled.
     second = app.test_client()
-    submit(second, "/auth/login", {"email": "user@example.com", "password": PASSWORD})
-    assert_throttled(submit(second, "/account/password", data, **from_address("198.51.100.3")))
+    second.submit("/auth/login", {"email": "user@example.com", "password": PASSWORD})
+    assert_throttled(second.submit("/account/password", data, **from_address("198.51.100.3")))
 {%- if cookiecutter.use_otp %}
 
 
 def sign_up_for_a_code(client, email="fresh@example.com"):
     password = "a brand new passphrase"
     data = {"email": email, "password": password, "confirm_password": password}
-    assert submit(client, "/auth/signup", data).status_code == 302
+    assert client.submit("/auth/signup", data).status_code == 302
 
 
 def test_code_verification_is_limited_per_address(client, app_context, limits, outbox):
     limits(RATELIMIT_VERIFY="2/minute")
     sign_up_for_a_code(client)
     for _ in range(2):
-        assert submit(client, "/auth/verify", {"code": "000000"}).status_code == 200
-    assert_throttled(submit(client, "/auth/verify", {"code": "000000"}))
+        assert client.submit("/auth/verify", {"code": "000000"}).status_code == 200
+    assert_throttled(client.submit("/auth/verify", {"code": "000000"}))
 
 
 def test_codes_to_one_mailbox_are_limited_whoever_asks(app, app_context, limits, outbox):
@@ -306,16 +308,16 @@ def test_code_resend_is_limited_per_address(app, client, app_context, limits, mo
     monkeypatch.setitem(app.config, "OTP_RESEND_COOLDOWN", timedelta(0))
     sign_up_for_a_code(client)
     for _ in range(2):
-        response = submit(client, "/auth/verify", {}, action="/auth/verify/resend")
+        response = client.submit("/auth/verify", {}, action="/auth/verify/resend")
         assert response.status_code == 302
-    assert_throttled(submit(client, "/auth/verify", {}, action="/auth/verify/resend"))
+    assert_throttled(client.submit("/auth/verify", {}, action="/auth/verify/resend"))
 {%- endif %}
 
 
 def test_the_429_page_speaks_json_too(client, limits):
     limits(RATELIMIT_SIGNUP="1/minute")
-    submit(client, "/auth/signup", {})
-    response = submit(client, "/auth/signup", {}, headers={"Accept": "application/json"})
+    client.submit("/auth/signup", {})
+    response = client.submit("/auth/signup", {}, headers={"Accept": "application/json"})
     assert response.status_code == 429
     assert response.get_json()["error"] == "Too many requests"
     assert int(response.headers["Retry-After"]) > 0

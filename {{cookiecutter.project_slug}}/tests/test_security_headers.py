@@ -9,8 +9,6 @@ from sqlalchemy import select
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import UserSession
 
-from conftest import create_user, log_in, submit
-
 EXPECTED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -56,7 +54,7 @@ def every_kind_of_response(client) -> dict:
         "json error": client.get("/no-such-page", headers={"Accept": "application/json"}),
         "method not allowed": client.get("/auth/logout"),
         "redirect": client.get("/dashboard"),
-        "form post redirect": submit(client, "/auth/login", {}, action="/auth/logout"),
+        "form post redirect": client.submit("/auth/login", {}, action="/auth/logout"),
         "csrf failure": client.post("/auth/login", data={}),
         "static file": client.get("/static/favicon.svg"),
     }
@@ -88,9 +86,9 @@ def test_every_kind_of_response_has_the_headers(client):
         assert "Strict-Transport-Security" not in response.headers, kind
 
 
-def test_signed_in_pages_have_the_headers(client, app_context):
-    create_user()
-    log_in(client)
+def test_signed_in_pages_have_the_headers(client, app_context, make_user):
+    make_user()
+    client.log_in()
     for page in ("/", "/dashboard", "/account/password", "/account/sessions", "/nope"):
         response = client.get(page)
         for name, value in EXPECTED_HEADERS.items():
@@ -109,7 +107,7 @@ def test_csp_allows_no_inline_code_and_no_other_origin(client):
             assert source in {"'self'", "'none'", "data:"}, f"unexpected source {source}"
 
 
-def test_pages_carry_no_inline_script_or_style(client, app_context, outbox):
+def test_pages_carry_no_inline_script_or_style(client, app_context, outbox, make_user):
     """What the CSP forbids must not be in the pages (else they would break)."""
     inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
     forbidden = [
@@ -120,8 +118,8 @@ def test_pages_carry_no_inline_script_or_style(client, app_context, outbox):
         inline_script,
     ]
     pages = ["/", "/auth/login", "/auth/signup", "/auth/forgot-password", "/nope"]
-    create_user()
-    log_in(client)
+    make_user()
+    client.log_in()
     pages += ["/dashboard", "/account/password", "/account/sessions"]
     for page in pages:
         html = client.get(page).get_data(as_text=True)
@@ -129,9 +127,11 @@ def test_pages_carry_no_inline_script_or_style(client, app_context, outbox):
             assert not pattern.search(html), f"{page}: {pattern.pattern}"
 
 
-def test_reset_page_keeps_its_token_out_of_other_sites_referer(client, app_context, outbox):
-    create_user()
-    submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+def test_reset_page_keeps_its_token_out_of_other_sites_referer(
+    client, app_context, outbox, make_user
+):
+    make_user()
+    client.submit("/auth/forgot-password", {"email": "user@example.com"})
     path = re.search(r"/auth/reset-password/[\w-]+", outbox[0].body).group(0)
     response = client.get(path)
     assert response.status_code == 302
@@ -164,9 +164,9 @@ def test_auth_forms_are_never_cached(client, page):
     assert "no-store" in client.get(page).headers["Cache-Control"]
 
 
-def test_signed_in_pages_are_never_cached(client, app_context):
-    create_user()
-    log_in(client)
+def test_signed_in_pages_are_never_cached(client, app_context, make_user):
+    make_user()
+    client.log_in()
     for page in ("/", "/dashboard", "/account/password", "/account/sessions", "/nope"):
         assert "no-store" in client.get(page).headers["Cache-Control"], page
 
@@ -179,17 +179,17 @@ def test_public_pages_and_assets_may_be_cached(client):
 
 def test_verify_page_is_never_cached(client, app_context):
     data = {"email": "new@example.com", "password": "a long passphrase"}
-    submit(client, "/auth/signup", {**data, "confirm_password": data["password"]})
+    client.submit("/auth/signup", {**data, "confirm_password": data["password"]})
     response = client.get("/auth/verify")
     assert response.status_code == 200
     assert "no-store" in response.headers["Cache-Control"]
 {%- endif %}
 
 
-def test_logout_clears_site_data(client, app_context):
-    create_user()
-    log_in(client)
-    response = submit(client, "/dashboard", {}, action="/auth/logout")
+def test_logout_clears_site_data(client, app_context, make_user):
+    make_user()
+    client.log_in()
+    response = client.submit("/dashboard", {}, action="/auth/logout")
     assert response.status_code == 302
     assert "no-store" in response.headers["Cache-Control"]
     cleared = {part.strip() for part in response.headers["Clear-Site-Data"].split(",")}
@@ -198,12 +198,12 @@ def test_logout_clears_site_data(client, app_context):
     assert client.get("/dashboard").status_code == 302
 
 
-def test_ending_this_session_by_its_revoke_route_clears_site_data(client, app_context):
-    create_user()
-    log_in(client)
+def test_ending_this_session_by_its_revoke_route_clears_site_data(client, app_context, make_user):
+    make_user()
+    client.log_in()
     this_session = db.session.scalar(select(UserSession.id))
     revoke = f"/account/sessions/{this_session}/revoke"
-    response = submit(client, "/account/sessions", {}, action=revoke)
+    response = client.submit("/account/sessions", {}, action=revoke)
     assert response.status_code == 302
     assert client.get("/dashboard").status_code == 302
     assert '"cache"' in response.headers["Clear-Site-Data"]

@@ -5,14 +5,9 @@ import logging
 import re
 
 import pytest
+from helpers import PASSWORD
 
 from {{ cookiecutter.package_name }}.events import log_security_event
-
-{% if cookiecutter.use_otp -%}
-from conftest import PASSWORD, create_user, find_user, log_in, submit
-{%- else -%}
-from conftest import PASSWORD, create_user, log_in, submit
-{%- endif %}
 
 EVENTS_LOGGER = "{{ cookiecutter.package_name }}.events"
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
@@ -42,10 +37,11 @@ def named(events: list[dict], name: str) -> list[dict]:
     return [event for event in events if event["event"] == name]
 
 
-def test_successful_login_is_logged_with_user_and_address(client, app_context, events, caplog):
-    user = create_user()
-    submit(
-        client,
+def test_successful_login_is_logged_with_user_and_address(
+    client, app_context, events, caplog, make_user
+):
+    user = make_user()
+    client.submit(
         "/auth/login",
         {"email": "user@example.com", "password": PASSWORD},
         environ_overrides={"REMOTE_ADDR": "198.51.100.23"},
@@ -56,10 +52,12 @@ def test_successful_login_is_logged_with_user_and_address(client, app_context, e
     assert PASSWORD not in caplog.text
 
 
-def test_failed_login_is_logged_without_the_password(client, app_context, events, caplog):
-    user = create_user()
-    log_in(client, "user@example.com", WRONG)
-    log_in(client, "nobody@example.com", WRONG)
+def test_failed_login_is_logged_without_the_password(
+    client, app_context, events, caplog, make_user
+):
+    user = make_user()
+    client.log_in("user@example.com", WRONG)
+    client.log_in("nobody@example.com", WRONG)
     known, unknown = named(events(), "login.failure")
     assert known["user_id"] == user.id
     assert known["email"] == "user@example.com"
@@ -71,8 +69,8 @@ def test_failed_login_is_logged_without_the_password(client, app_context, events
 
 def test_throttling_is_logged(app, client, app_context, events, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_PER_ADDRESS", "1/minute")
-    log_in(client, "user@example.com", WRONG)
-    assert log_in(client, "user@example.com", WRONG).status_code == 429
+    client.log_in("user@example.com", WRONG)
+    assert client.log_in("user@example.com", WRONG).status_code == 429
     [event] = named(events(), "rate_limit.exceeded")
     assert event["endpoint"] == "auth.login"
     assert event["ip"] == "127.0.0.1"
@@ -80,11 +78,13 @@ def test_throttling_is_logged(app, client, app_context, events, monkeypatch):
     assert event["limit"] == "1 per 1 minute"
 
 
-def test_per_account_throttling_names_the_account(app, client, app_context, events, monkeypatch):
+def test_per_account_throttling_names_the_account(
+    app, client, app_context, events, monkeypatch, make_user
+):
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_PER_ACCOUNT", "1/minute")
-    create_user()
-    log_in(client, "user@example.com", WRONG)
-    assert log_in(client, "user@example.com", WRONG).status_code == 429
+    make_user()
+    client.log_in("user@example.com", WRONG)
+    assert client.log_in("user@example.com", WRONG).status_code == 429
     [event] = named(events(), "rate_limit.exceeded")
     assert event["key"] == "user@example.com"
 
@@ -93,8 +93,8 @@ def test_forged_line_breaks_are_escaped(app, client, app_context, events, monkey
     """Input with CR/LF cannot add a line that looks like another event."""
     monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_PER_ACCOUNT", "1/minute")
     forged = 'x@example.com\r\nevent="login.success" user_id=1 ip="10.0.0.1"'
-    log_in(client, forged, WRONG)
-    assert log_in(client, forged, WRONG).status_code == 429
+    client.log_in(forged, WRONG)
+    assert client.log_in(forged, WRONG).status_code == 429
     logged = events()  # asserts that no event line holds a CR or LF
     [event] = named(logged, "rate_limit.exceeded")
     assert event["key"] == forged.lower()
@@ -110,14 +110,16 @@ def test_secret_fields_are_never_written(app, events):
     assert event["n"] == 1
 
 
-def test_password_reset_is_logged_without_the_token(client, app_context, events, outbox, caplog):
-    user = create_user()
-    submit(client, "/auth/forgot-password", {"email": "user@example.com"})
+def test_password_reset_is_logged_without_the_token(
+    client, app_context, events, outbox, caplog, make_user
+):
+    user = make_user()
+    client.submit("/auth/forgot-password", {"email": "user@example.com"})
     path = re.search(r"/auth/reset-password/([\w-]+)", outbox[0].body)
     token = path.group(1)
     data = {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     client.get(path.group(0))
-    assert submit(client, "/auth/reset-password", data).status_code == 302
+    assert client.submit("/auth/reset-password", data).status_code == 302
     logged = events()
     [requested] = named(logged, "password.reset_requested")
     assert requested["user_id"] == user.id
@@ -129,12 +131,12 @@ def test_password_reset_is_logged_without_the_token(client, app_context, events,
     assert NEW_PASSWORD not in caplog.text
 
 
-def test_password_change_is_logged(client, app_context, events, caplog):
-    user = create_user()
-    log_in(client)
+def test_password_change_is_logged(client, app_context, events, caplog, make_user):
+    user = make_user()
+    client.log_in()
     data = {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
-    submit(client, "/account/password", {**data, "current_password": WRONG})
-    submit(client, "/account/password", {**data, "current_password": PASSWORD})
+    client.submit("/account/password", {**data, "current_password": WRONG})
+    client.submit("/account/password", {**data, "current_password": PASSWORD})
     logged = events()
     assert named(logged, "password.change_failure")[0]["user_id"] == user.id
     [changed] = named(logged, "password.changed")
@@ -145,12 +147,14 @@ def test_password_change_is_logged(client, app_context, events, caplog):
 {%- if cookiecutter.use_otp %}
 
 
-def test_a_wrong_code_is_logged_without_any_code(client, app_context, events, outbox, caplog):
+def test_a_wrong_code_is_logged_without_any_code(
+    client, app_context, events, outbox, caplog, find_user
+):
     data = {"email": "fresh@example.com", "password": NEW_PASSWORD}
-    submit(client, "/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
+    client.submit("/auth/signup", {**data, "confirm_password": NEW_PASSWORD})
     real_code = re.search(r"\b(\d{6})\b", outbox[0].body).group(1)
     wrong_code = "000000" if real_code != "000000" else "111111"
-    submit(client, "/auth/verify", {"code": wrong_code})
+    client.submit("/auth/verify", {"code": wrong_code})
     [failure] = named(events(), "otp.failure")
     assert failure["user_id"] == find_user("fresh@example.com").id
     assert failure["ip"] == "127.0.0.1"
@@ -161,12 +165,12 @@ def test_a_wrong_code_is_logged_without_any_code(client, app_context, events, ou
 {%- if cookiecutter.use_admin %}
 
 
-def test_admin_actions_are_logged(client, app_context, events, outbox, caplog):
-    admin_id = create_user("admin@example.com", is_admin=True).id
-    member_id = create_user().id
-    log_in(client, "admin@example.com")
+def test_admin_actions_are_logged(client, app_context, events, outbox, caplog, make_user):
+    admin_id = make_user("admin@example.com", is_admin=True).id
+    member_id = make_user().id
+    client.log_in("admin@example.com")
     for action in ("promote", "demote", "send-reset", "deactivate", "delete"):
-        response = submit(client, "/admin/users", {}, action=f"/admin/users/{member_id}/{action}")
+        response = client.submit("/admin/users", {}, action=f"/admin/users/{member_id}/{action}")
         assert response.status_code == 302, action
     admin_events = [event for event in events() if event["event"].startswith("admin.")]
     assert [event["event"] for event in admin_events] == [
@@ -188,8 +192,7 @@ def test_admin_actions_are_logged(client, app_context, events, outbox, caplog):
 def test_behind_a_trusted_proxy_the_client_address_is_logged(make_app, events):
     behind_proxy = make_app("testing", schema=True, TRUSTED_PROXIES=1)
     client = behind_proxy.test_client()
-    submit(
-        client,
+    client.submit(
         "/auth/login",
         {"email": "nobody@example.com", "password": WRONG},
         environ_overrides={"REMOTE_ADDR": "10.0.0.1"},
@@ -200,8 +203,7 @@ def test_behind_a_trusted_proxy_the_client_address_is_logged(make_app, events):
 
 
 def test_without_trusted_proxies_a_forged_forwarded_for_is_not_logged(client, events):
-    submit(
-        client,
+    client.submit(
         "/auth/login",
         {"email": "nobody@example.com", "password": WRONG},
         headers={"X-Forwarded-For": "203.0.113.9"},

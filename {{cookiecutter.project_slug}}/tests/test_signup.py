@@ -1,20 +1,19 @@
 import bcrypt
 import pytest
+from helpers import PASSWORD
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.models import User
 
-from conftest import PASSWORD, create_user, find_user, log_in, submit
-
 
 def sign_up(client, email="new@example.com", password=PASSWORD, confirm=None, **extra):
     data = {"email": email, "password": password, "confirm_password": confirm or password}
-    return submit(client, "/auth/signup", {**data, **extra})
+    return client.submit("/auth/signup", {**data, **extra})
 
 
-def test_signup_creates_an_account(client, app_context):
+def test_signup_creates_an_account(client, app_context, find_user):
     response = sign_up(client, "New.Person@Example.COM")
     assert response.status_code == 302
     user = find_user("new.person@example.com")
@@ -26,7 +25,7 @@ def test_signup_creates_an_account(client, app_context):
     assert not user.is_verified
 {%- else %}
     assert response.headers["Location"] == "/auth/login"
-    assert log_in(client, "new.person@example.com").status_code == 302
+    assert client.log_in("new.person@example.com").status_code == 302
     assert client.get("/dashboard").status_code == 200
 {%- endif %}
 
@@ -50,7 +49,7 @@ def test_signup_refuses_bad_input_with_a_reason(
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_fields_the_form_does_not_define_are_ignored(client, app_context):
+def test_fields_the_form_does_not_define_are_ignored(client, app_context, find_user):
     sign_up(
         client,
         is_active="false",
@@ -71,8 +70,10 @@ def test_fields_the_form_does_not_define_are_ignored(client, app_context):
 {%- endif %}
 
 
-def test_taken_address_answers_exactly_like_a_new_one(app, app_context, outbox, monkeypatch):
-    create_user("taken@example.com")
+def test_taken_address_answers_exactly_like_a_new_one(
+    app, app_context, outbox, monkeypatch, make_user
+):
+    make_user("taken@example.com")
     hashes = []
     real_hashpw = bcrypt.hashpw
     monkeypatch.setattr(bcrypt, "hashpw", lambda *a: hashes.append(1) or real_hashpw(*a))
@@ -90,11 +91,11 @@ def test_taken_address_answers_exactly_like_a_new_one(app, app_context, outbox, 
     # The owner is told by e-mail instead; the stored password is unchanged.
     assert outbox[-1].recipients == ["taken@example.com"]
     assert "sign up" in outbox[-1].subject.lower()
-    assert log_in(client, "taken@example.com").status_code == 302
+    assert client.log_in("taken@example.com").status_code == 302
 
 
-def test_email_uniqueness_is_case_insensitive_in_the_database(app_context):
-    create_user("case@example.com")
+def test_email_uniqueness_is_case_insensitive_in_the_database(app_context, make_user):
+    make_user("case@example.com")
     db.session.add(User(email="CASE@example.com", password_hash="x"))
     with pytest.raises(IntegrityError):
         db.session.commit()

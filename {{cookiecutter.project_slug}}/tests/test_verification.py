@@ -3,22 +3,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from helpers import PASSWORD, code_from
 from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.database import utcnow
 from {{ cookiecutter.package_name }}.extensions import db
 from {{ cookiecutter.package_name }}.verification.models import OneTimeCode
-
-from conftest import (
-    PASSWORD,
-    code_from,
-    create_user,
-    csrf_token,
-    find_user,
-    log_in,
-    reads_held,
-    submit,
-)
 
 OWNER_PASSWORD = "my very own passphrase"
 ATTACKER_PASSWORD = "the squatter's passphrase"
@@ -26,11 +16,11 @@ ATTACKER_PASSWORD = "the squatter's passphrase"
 
 def sign_up(client, email="new@example.com", password=PASSWORD):
     data = {"email": email, "password": password, "confirm_password": password}
-    return submit(client, "/auth/signup", data)
+    return client.submit("/auth/signup", data)
 
 
 def enter(client, code):
-    return submit(client, "/auth/verify", {"code": code})
+    return client.submit("/auth/verify", {"code": code})
 
 
 def wrong(code: str) -> str:
@@ -38,7 +28,7 @@ def wrong(code: str) -> str:
 
 
 def resend(client):
-    return submit(client, "/auth/verify", {}, action="/auth/verify/resend")
+    return client.submit("/auth/verify", {}, action="/auth/verify/resend")
 
 
 def test_signup_sends_a_six_digit_code_stored_only_as_a_hash(client, app_context, outbox):
@@ -52,7 +42,7 @@ def test_signup_sends_a_six_digit_code_stored_only_as_a_hash(client, app_context
     assert stored.expires_at - stored.created_at == timedelta(minutes=10)
 
 
-def test_the_right_code_verifies_and_signs_in(client, app_context, outbox):
+def test_the_right_code_verifies_and_signs_in(client, app_context, outbox, find_user):
     sign_up(client)
     response = enter(client, code_from(outbox[0]))
     assert response.headers["Location"] == "/dashboard"
@@ -71,12 +61,12 @@ def test_a_code_works_once(app, app_context, outbox):
 def test_unverified_account_is_sent_to_the_verify_page(client, app_context, outbox):
     sign_up(client)
     assert client.get("/dashboard").status_code == 302
-    response = log_in(client, "new@example.com")
+    response = client.log_in("new@example.com")
     assert response.headers["Location"] == "/auth/verify"
     assert client.get("/dashboard").headers["Location"].startswith("/auth/login")
 
 
-def test_wrong_code_is_refused(client, app_context, outbox):
+def test_wrong_code_is_refused(client, app_context, outbox, find_user):
     sign_up(client)
     response = enter(client, wrong(code_from(outbox[0])))
     assert response.status_code == 200
@@ -84,7 +74,7 @@ def test_wrong_code_is_refused(client, app_context, outbox):
     assert not find_user("new@example.com").is_verified
 
 
-def test_expired_code_is_refused(client, app_context, outbox):
+def test_expired_code_is_refused(client, app_context, outbox, find_user):
     sign_up(client)
     stored = db.session.scalars(select(OneTimeCode)).one()
     stored.expires_at = utcnow() - timedelta(seconds=1)
@@ -107,7 +97,7 @@ def test_a_new_code_voids_the_old_one(client, app, app_context, outbox, monkeypa
 
 
 def test_five_wrong_codes_lock_verification_even_across_resends(
-    client, app, app_context, outbox, monkeypatch
+    client, app, app_context, outbox, monkeypatch, find_user
 ):
     monkeypatch.setitem(app.config, "OTP_RESEND_COOLDOWN", timedelta(0))
     sign_up(client)
@@ -138,8 +128,8 @@ def test_resend_after_the_cooldown_sends_a_new_code(client, app, app_context, ou
     assert len(outbox) == 2
 
 
-def test_taken_address_gets_the_same_verify_page(app, app_context, outbox):
-    create_user("taken@example.com")
+def test_taken_address_gets_the_same_verify_page(app, app_context, outbox, make_user):
+    make_user("taken@example.com")
     client = app.test_client()
     assert sign_up(client, "taken@example.com").headers["Location"] == "/auth/verify"
     page = client.get("/auth/verify")
@@ -150,7 +140,7 @@ def test_taken_address_gets_the_same_verify_page(app, app_context, outbox):
 
 
 @pytest.mark.parametrize("code", ["12345", "abcdef", "1234567", ""])
-def test_malformed_codes_get_a_form_error(client, app_context, outbox, code):
+def test_malformed_codes_get_a_form_error(client, app_context, outbox, code, find_user):
     sign_up(client)
     response = enter(client, code)
     assert response.status_code == 200
@@ -160,7 +150,9 @@ def test_malformed_codes_get_a_form_error(client, app_context, outbox, code):
 # --- account pre-hijacking: a password set without the mailbox never opens the account ---
 
 
-def test_a_squatters_password_never_opens_the_account_its_owner_verifies(app, app_context, outbox):
+def test_a_squatters_password_never_opens_the_account_its_owner_verifies(
+    app, app_context, outbox, find_user
+):
     attacker, owner = app.test_client(), app.test_client()
     sign_up(attacker, "owner@example.com", ATTACKER_PASSWORD)
     sign_up(owner, "owner@example.com", OWNER_PASSWORD)
@@ -169,8 +161,8 @@ def test_a_squatters_password_never_opens_the_account_its_owner_verifies(app, ap
     assert enter(owner, code_from(outbox[1])).headers["Location"] == "/dashboard"
     assert find_user("owner@example.com").is_verified
     # The squatter's password opens nothing; the owner's does.
-    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
-    response = log_in(app.test_client(), "owner@example.com", OWNER_PASSWORD)
+    assert app.test_client().log_in("owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    response = app.test_client().log_in("owner@example.com", OWNER_PASSWORD)
     assert response.headers["Location"] == "/dashboard"
 
 
@@ -184,7 +176,7 @@ def test_a_code_verifies_only_in_the_browser_that_asked_for_it(app, app_context,
     if attackers_code != owners_code:
         assert b"not correct" in enter(owner, attackers_code).data
     assert enter(owner, owners_code).headers["Location"] == "/dashboard"
-    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    assert app.test_client().log_in("owner@example.com", ATTACKER_PASSWORD).status_code == 200
     # And the squatter's sign-up is void once the owner has verified.
     assert b"expired" in enter(attacker, attackers_code).data
 
@@ -192,23 +184,25 @@ def test_a_code_verifies_only_in_the_browser_that_asked_for_it(app, app_context,
 def test_a_second_sign_up_replaces_an_unverified_password(app, app_context, outbox):
     sign_up(app.test_client(), "owner@example.com", ATTACKER_PASSWORD)
     sign_up(app.test_client(), "owner@example.com", OWNER_PASSWORD)
-    assert log_in(app.test_client(), "owner@example.com", ATTACKER_PASSWORD).status_code == 200
-    response = log_in(app.test_client(), "owner@example.com", OWNER_PASSWORD)
+    assert app.test_client().log_in("owner@example.com", ATTACKER_PASSWORD).status_code == 200
+    response = app.test_client().log_in("owner@example.com", OWNER_PASSWORD)
     assert response.headers["Location"] == "/auth/verify"
 
 
-def test_a_password_reset_proves_the_address_and_voids_pending_sign_ups(app, app_context, outbox):
+def test_a_password_reset_proves_the_address_and_voids_pending_sign_ups(
+    app, app_context, outbox, find_user
+):
     attacker = app.test_client()
     sign_up(attacker, "owner@example.com", ATTACKER_PASSWORD)
     owner = app.test_client()
-    submit(owner, "/auth/forgot-password", {"email": "owner@example.com"})
+    owner.submit("/auth/forgot-password", {"email": "owner@example.com"})
     link = re.search(r"/auth/reset-password/[\w-]+", outbox[-1].body).group(0)
     owner.get(link)
     data = {"password": OWNER_PASSWORD, "confirm_password": OWNER_PASSWORD}
-    assert submit(owner, "/auth/reset-password", data).headers["Location"] == "/auth/login"
+    assert owner.submit("/auth/reset-password", data).headers["Location"] == "/auth/login"
     assert find_user("owner@example.com").is_verified
     assert db.session.scalars(select(OneTimeCode)).all() == []
-    assert log_in(owner, "owner@example.com", OWNER_PASSWORD).headers["Location"] == "/dashboard"
+    assert owner.log_in("owner@example.com", OWNER_PASSWORD).headers["Location"] == "/dashboard"
 
 
 # --- taken and free addresses answer alike -------------------------------------------
@@ -245,8 +239,8 @@ def text_of(response) -> str:
     return re.sub(r'name="csrf_token"[^>]*>', "", text).replace("taken@", "@").replace("free@", "@")
 
 
-def test_taken_and_free_addresses_get_identical_verify_pages(app, app_context, outbox):
-    create_user("taken@example.com")
+def test_taken_and_free_addresses_get_identical_verify_pages(app, app_context, outbox, make_user):
+    make_user("taken@example.com")
     taken = verify_page_answers(app, "taken@example.com", "192.0.2.1")
     free = verify_page_answers(app, "free@example.com", "192.0.2.2")
     assert taken == free
@@ -258,13 +252,13 @@ def test_taken_and_free_addresses_get_identical_verify_pages(app, app_context, o
 
 
 def test_parallel_guesses_cannot_exceed_the_attempt_limit(
-    app, app_context, outbox, monkeypatch, caplog
+    app, app_context, outbox, monkeypatch, caplog, find_user, reads_held
 ):
     monkeypatch.setitem(app.config, "OTP_MAX_ATTEMPTS", 3)
     signer = app.test_client()
     sign_up(signer)
     code = code_from(outbox[0])
-    token = csrf_token(signer, "/auth/verify")
+    token = signer.csrf_token("/auth/verify")
     browsers = []
     for _ in range(8):  # the same browser session, several requests at once
         browser = app.test_client()
