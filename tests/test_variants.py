@@ -9,6 +9,7 @@ on, all off, the defaults). Each variant is baked once per xdist worker
 """
 
 import importlib.metadata
+import re
 import tomllib
 
 import pytest
@@ -263,3 +264,46 @@ def test_natural_names_give_a_green_project(cookies, databases, name, options):
     assert baked.context["project_name"] == name
     assert_ruff_is_clean(baked)
     assert_generated_suite_passes(baked, databases)
+
+
+TEST_REFERENCE = re.compile(r"`(?:(tests/)?(test_\w+\.py))?::(\w+)`")
+
+
+def readme_test_references(readme):
+    """(file, test) for every `test_x.py::name` and `::name` (same file as the one before)
+    in the README's tables."""
+    references, current = [], None
+    for line in readme.splitlines():
+        if not line.startswith("|"):
+            continue
+        for _, file, name in TEST_REFERENCE.findall(line):
+            current = file or current
+            references.append((current, name))
+    return references
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_readme_names_tests_that_exist(bake, variant):
+    """The security table proves each protection by a test: that test must be there."""
+    baked = bake(variant)
+    references = readme_test_references(baked.text("README.md"))
+    assert references, "no test named in the README"
+    problems = []
+    for file, name in references:
+        path = f"tests/{file}"
+        if path not in baked.files:
+            problems.append(f"README names {path}, which this variant does not have")
+        elif not re.search(rf"\b(def|class) {name}\b", baked.text(path)):
+            problems.append(f"README names {path}::{name}, which is not there")
+    harness.assert_none(problems)
+
+
+def test_readme_references_follow_the_file_named_before():
+    readme = "\n".join(
+        ["| a | `test_a.py::test_one`, `::test_two` |", "| `tests/test_b.py::test_three` |"]
+    )
+    assert readme_test_references(readme) == [
+        ("test_a.py", "test_one"),
+        ("test_a.py", "test_two"),
+        ("test_b.py", "test_three"),
+    ]
