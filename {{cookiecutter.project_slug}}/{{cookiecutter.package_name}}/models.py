@@ -99,7 +99,15 @@ class UserSession(db.Model):
         )
 
 
-class PasswordResetToken(db.Model):
+class Expiring:
+    """A row worthless once its expires_at has passed; `flask cleanup` deletes it."""
+
+    @hybrid_method
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+
+class PasswordResetToken(Expiring, db.Model):
     """A single-use reset link; deleted when used and whenever the password changes."""
 
     __tablename__ = "password_reset_tokens"
@@ -111,7 +119,3 @@ class PasswordResetToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
-
-    @hybrid_method
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at <= now

@@ -3,15 +3,14 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
-from ..models import User
+from ..models import Expiring, User
 
 
-class OneTimeCode(db.Model):
+class OneTimeCode(Expiring, db.Model):
     """One sign-up waiting for its 6-digit e-mail code (codes.py).
 
     Bound to the browser that signed up (the session holds the ticket; only its hash is
@@ -31,7 +30,3 @@ class OneTimeCode(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
-
-    @hybrid_method
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at <= now
