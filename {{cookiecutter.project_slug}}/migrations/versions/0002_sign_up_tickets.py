@@ -1,9 +1,9 @@
 """Bind each e-mail code to the sign-up that asked for it.
 
 A code row gets the hash of a ticket held by the signing-up browser's session and the
-password chosen at that sign-up (auth/otp.py). Codes issued before this revision had
-neither: they keep their rows, with a ticket no browser holds and the account's current
-password, so they can no longer verify anything and expire as usual.
+password chosen at that sign-up (verification/codes.py). Codes issued before this
+revision had neither: they keep their rows, with a ticket no browser holds and the
+account's current password, so they can no longer verify anything and expire as usual.
 
 Revision ID: 0002
 Revises: 0001

@@ -116,7 +116,7 @@
 
   /* ---- Password policy hints ---------------------------------------------- */
 
-  // These mirror auth/passwords.py; the server checks everything again.
+  // These mirror passwords.py; the server checks everything again.
   var encoder = typeof TextEncoder === "function" ? new TextEncoder() : null;
 
   function utf8Length(text) {
