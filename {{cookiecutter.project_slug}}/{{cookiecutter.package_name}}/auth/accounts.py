@@ -1,7 +1,5 @@
 """Account operations: creating accounts, setting passwords, reset links."""
 
-from datetime import datetime
-
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -111,7 +109,7 @@ def valid_reset_token(token: str | None) -> PasswordResetToken | None:
     reset = db.session.scalar(
         select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token))
     )
-    if reset is None or is_past(reset.expires_at) or not reset.user.is_active:
+    if reset is None or reset.expired(utcnow()) or not reset.user.is_active:
         return None
     return reset
 
@@ -127,7 +125,3 @@ def reset_password_with(reset: PasswordResetToken, new_password: str) -> User | 
     set_password(user, new_password)
     log_security_event("password.reset", user)
     return user
-
-
-def is_past(moment: datetime) -> bool:
-    return moment <= utcnow()

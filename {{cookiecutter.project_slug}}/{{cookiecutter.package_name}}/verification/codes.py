@@ -61,7 +61,7 @@ def sign_up(email: str, password: str) -> str:
     user = add_user(email, password_hash) or find_user(email)
     if user.is_verified:
         tell_address_owner(email)
-    elif user.password_hash != password_hash:
+    else:
         user.password_hash = password_hash
     return start_verification(user, password_hash)
 
@@ -115,7 +115,7 @@ def seconds_until_resend(pending: OneTimeCode | None) -> int:
 
 def check_code(pending: OneTimeCode | None, code: str) -> CodeCheck:
     now = utcnow()
-    if pending is None or pending.expires_at <= now:
+    if pending is None or pending.expired(now):
         return CodeCheck.EXPIRED
     user_id = pending.user_id
     attempts = db.session.scalar(
